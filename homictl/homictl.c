@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+/* homictl: the command-line interface of homi (ARCHITECTURE.md 3.1). */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "homictl.h"
+#include "model-json.h"
+
+static const struct ctl_command commands[] = {
+	{ "topology", "", 0, 0, cmd_topology, "PCI tree of host bridges, switches, NVMe and GPUs, and their affinity" },
+	{ "device list", "", 0, 0, cmd_device_list, "NVMe and GPU functions" },
+	{ "device show", "PCI", 1, 1, cmd_device_show, "one function, with its NVMe virtualization state" },
+};
+
+/* Commands of the grammar that this version does not provide yet. */
+static const char *const planned[] = {
+	"policy check", "plan", "apply", "teardown", "release", "vf assign", "vf unassign",
+	"ns attach", "ns detach", "check", "status", "wait", "completion",
+};
+
+static const char usage_line[] =
+	"usage: homictl [-j|--json] [-s|--socket PATH] [--direct] [--sysfs-root DIR] [-v|--verbose] COMMAND [ARGS]";
+
+static void print_help(void)
+{
+	printf("%s\n\nCommands:\n", usage_line);
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		char left[64];
+		snprintf(left, sizeof(left), "%s %s", commands[i].words, commands[i].args);
+		printf("  %-24s %s\n", left, commands[i].help);
+	}
+	printf("\nOptions:\n"
+	       "  -j, --json            print JSON documents (errors too)\n"
+	       "  -s, --socket PATH     homid's socket (default /run/homi/homid.sock)\n"
+	       "      --direct          run in-process instead of through homid\n"
+	       "      --sysfs-root DIR  read DIR as /sys (a capture); read-only commands only\n"
+	       "  -v, --verbose         more detail\n"
+	       "  -h, --help            this help\n"
+	       "      --version         the version\n"
+	       "\nExit: 0 ok, 1 error, 2 usage, 3 changes pending, 4 check failed, 5 homid not running.\n");
+}
+
+int ctl_fail(struct ctl *ctl, int code, int err, const char *fmt, ...)
+{
+	char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	fprintf(stderr, "%s\n", msg ? msg : "out of memory");
+	if (ctl && ctl->json)
+		ctl_print_json(ctl, homi_json_error(msg ? msg : "out of memory", err));
+	free(msg);
+	return code;
+}
+
+int ctl_usage_error(const struct ctl_command *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "homictl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (cmd)
+		fprintf(stderr, "\nusage: homictl [GLOBAL OPTIONS] %s%s%s\n", cmd->words, *cmd->args ? " " : "",
+			cmd->args);
+	else
+		fprintf(stderr, "\n%s\n", usage_line);
+	return EXIT_USAGE;
+}
+
+int ctl_print_json(struct ctl *ctl, json_t *doc)
+{
+	int r;
+
+	if (!doc)
+		return ctl_fail(NULL, EXIT_ERROR, ENOMEM, "homictl: out of memory");
+	r = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	putchar('\n');
+	return r < 0 ? EXIT_ERROR : EXIT_OK;
+}
+
+static int ctl_open(struct ctl *ctl)
+{
+	int r;
+
+	if (ctl->sysfs)
+		return EXIT_OK;
+	r = homi_sysfs_open(ctl->sysfs_root, &ctl->sysfs);
+	if (r == -EINVAL)
+		return ctl_fail(ctl, EXIT_ERROR, -r, "%s: not a sysfs tree (no bus/pci/devices)",
+				ctl->sysfs_root ? ctl->sysfs_root : "/sys");
+	if (r < 0)
+		return ctl_fail(ctl, EXIT_ERROR, -r, "%s: %s", ctl->sysfs_root ? ctl->sysfs_root : "/sys",
+				strerror(-r));
+	/* libpci is an aid (PCIe port types, names): without it the model is
+	 * still complete, so its failure is only a warning. */
+	r = homi_pci_open(homi_sysfs_root(ctl->sysfs), &ctl->pci);
+	if (r < 0 && ctl->verbose)
+		fprintf(stderr, "homictl: warning: libpci unavailable (%s); port types inferred\n", strerror(-r));
+	return EXIT_OK;
+}
+
+int ctl_load_topology(struct ctl *ctl, struct homi_topology **ret)
+{
+	int r = ctl_open(ctl);
+
+	if (r != EXIT_OK)
+		return r;
+	r = homi_topology_load(ctl->sysfs, ctl->pci, ret);
+	if (r < 0)
+		return ctl_fail(ctl, EXIT_ERROR, -r, "%s: %s", homi_sysfs_root(ctl->sysfs), strerror(-r));
+	for (size_t i = 0; i < (*ret)->n_warnings; i++)
+		fprintf(stderr, "warning: %s\n", (*ret)->warnings[i]);
+	return EXIT_OK;
+}
+
+int ctl_find_device(struct ctl *ctl, const struct homi_topology *t, const char *arg, size_t *ret_idx)
+{
+	char addr[HOMI_ADDR_LEN];
+	ssize_t i;
+
+	if (homi_pci_parse_addr(arg, addr) < 0)
+		return ctl_fail(ctl, EXIT_USAGE, EINVAL, "%s: not a PCI address (DDDD:BB:DD.F or BB:DD.F)", arg);
+	i = homi_topology_find(t, addr);
+	if (i < 0)
+		return ctl_fail(ctl, EXIT_ERROR, ENODEV, "%s: no such PCI function", addr);
+	*ret_idx = (size_t)i;
+	return EXIT_OK;
+}
+
+/* Matches the longest command whose words are the first arguments. */
+static const struct ctl_command *find_command(int argc, char **argv, int *ret_used)
+{
+	const struct ctl_command *best = NULL;
+	int best_used = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		char words[64], *save = NULL, *w;
+		int used = 0;
+		bool ok = true;
+
+		snprintf(words, sizeof(words), "%s", commands[i].words);
+		for (w = strtok_r(words, " ", &save); w; w = strtok_r(NULL, " ", &save), used++)
+			if (used >= argc || !streq(argv[used], w)) {
+				ok = false;
+				break;
+			}
+		if (ok && used > best_used) {
+			best = &commands[i];
+			best_used = used;
+		}
+	}
+	*ret_used = best_used;
+	return best;
+}
+
+static bool is_planned(int argc, char **argv)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(planned); i++) {
+		char first[32];
+		const char *sp = strchr(planned[i], ' ');
+		snprintf(first, sizeof(first), "%.*s", sp ? (int)(sp - planned[i]) : (int)strlen(planned[i]), planned[i]);
+		if (streq(argv[0], first) && (!sp || (argc > 1 && streq(argv[1], sp + 1))))
+			return true;
+	}
+	return false;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_DIRECT = 0x100, OPT_SYSFS_ROOT, OPT_VERSION };
+	static const struct option options[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "direct", no_argument, NULL, OPT_DIRECT },
+		{ "sysfs-root", required_argument, NULL, OPT_SYSFS_ROOT },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{},
+	};
+	struct ctl ctl = { .socket = "/run/homi/homid.sock" };
+	const struct ctl_command *cmd;
+	int c, used, r, nargs;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+js:vh", options, NULL)) != -1) {
+		switch (c) {
+		case 'j': ctl.json = true; break;
+		case 's': ctl.socket = optarg; break;
+		case 'v': ctl.verbose = true; break;
+		case OPT_DIRECT: ctl.direct = true; break;
+		case OPT_SYSFS_ROOT:
+			ctl.sysfs_root = optarg;
+			ctl.direct = true; /* a capture is always read in-process */
+			break;
+		case 'h': print_help(); return EXIT_OK;
+		case OPT_VERSION: printf("homictl %s\n", PACKAGE_VERSION); return EXIT_OK;
+		default:
+			return ctl_usage_error(NULL, "unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0)
+		return ctl_usage_error(NULL, "no command given");
+
+	cmd = find_command(argc, argv, &used);
+	if (!cmd) {
+		if (is_planned(argc, argv))
+			return ctl_fail(&ctl, EXIT_ERROR, ENOSYS, "homictl: '%s' is not available in homi %s yet",
+					argv[0], PACKAGE_VERSION);
+		return ctl_usage_error(NULL, "unknown command '%s'", argv[0]);
+	}
+	nargs = argc - used;
+	for (int i = used; i < argc; i++)
+		if (argv[i][0] == '-' && argv[i][1])
+			return ctl_usage_error(cmd, "unknown option '%s'", argv[i]);
+	if (nargs < cmd->min_args || nargs > cmd->max_args)
+		return ctl_usage_error(cmd, "'%s' takes %s", cmd->words,
+				       cmd->max_args == 0 ? "no arguments" : "other arguments");
+	r = cmd->run(&ctl, nargs, argv + used);
+	homi_pci_free(ctl.pci);
+	homi_sysfs_free(ctl.sysfs);
+	if (fflush(stdout) != 0)
+		return EXIT_ERROR;
+	return r;
+}

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <endian.h>
+#include <fcntl.h>
+#include <libnvme.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "macro.h"
+#include "nvme.h"
+
+/* libnvme: 0, a positive NVMe status, or -1 with errno. */
+static int map_result(int rc, int *ret_status)
+{
+	if (ret_status)
+		*ret_status = rc > 0 ? rc : 0;
+	if (rc == 0)
+		return 0;
+	if (rc > 0)
+		return -EIO;
+	return errno ? -errno : -EIO;
+}
+
+int homi_nvme_open(const struct homi_sysfs *s, const char *ctrl, int *ret_fd)
+{
+	char path[256];
+	struct stat st;
+	int fd, r;
+
+	r = homi_sysfs_dev_path(s, ctrl, path, sizeof(path));
+	if (r < 0)
+		return r;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode)) {
+		close(fd);
+		return -ENOTTY;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+static int identify(int fd, enum nvme_identify_cns cns, uint16_t cntid, void *data, int *ret_status)
+{
+	struct nvme_identify_args args = {
+		.args_size = sizeof(args),
+		.fd = fd,
+		.timeout = 0,
+		.cns = cns,
+		.csi = NVME_CSI_NVM,
+		.nsid = NVME_NSID_NONE,
+		.cntid = cntid,
+		.data = data,
+	};
+	errno = 0;
+	return map_result(nvme_identify(&args), ret_status);
+}
+
+int homi_nvme_identify_cntlid(int fd, uint16_t *ret_cntlid, int *ret_status)
+{
+	_cleanup_free_ struct nvme_id_ctrl *id = NULL;
+	int r;
+
+	if (posix_memalign((void **)&id, 4096, sizeof(*id)))
+		return -ENOMEM;
+	r = identify(fd, NVME_IDENTIFY_CNS_CTRL, 0, id, ret_status);
+	if (r < 0)
+		return r;
+	*ret_cntlid = le16toh(id->cntlid);
+	return 0;
+}
+
+int homi_nvme_primary_caps(int fd, uint16_t cntlid, struct homi_primary_caps *ret, int *ret_status)
+{
+	_cleanup_free_ struct nvme_primary_ctrl_cap *cap = NULL;
+	int r;
+
+	if (posix_memalign((void **)&cap, 4096, sizeof(*cap)))
+		return -ENOMEM;
+	memset(cap, 0, sizeof(*cap));
+	r = identify(fd, NVME_IDENTIFY_CNS_PRIMARY_CTRL_CAP, cntlid, cap, ret_status);
+	if (r < 0)
+		return r;
+	*ret = (struct homi_primary_caps){
+		.cntlid = le16toh(cap->cntlid),
+		.crt = cap->crt,
+		.vqfrt = le32toh(cap->vqfrt),
+		.vqrfa = le32toh(cap->vqrfa),
+		.vqrfap = le16toh(cap->vqrfap),
+		.vqprt = le16toh(cap->vqprt),
+		.vqfrsm = le16toh(cap->vqfrsm),
+		.vqgran = le16toh(cap->vqgran),
+		.vifrt = le32toh(cap->vifrt),
+		.virfa = le32toh(cap->virfa),
+		.virfap = le16toh(cap->virfap),
+		.viprt = le16toh(cap->viprt),
+		.vifrsm = le16toh(cap->vifrsm),
+		.vigran = le16toh(cap->vigran),
+	};
+	return 0;
+}
+
+int homi_nvme_secondaries(int fd, struct homi_secondary **ret, size_t *ret_n, int *ret_status)
+{
+	_cleanup_free_ struct nvme_secondary_ctrl_list *list = NULL;
+	_cleanup_free_ struct homi_secondary *out = NULL;
+	size_t n = 0, cap = 0;
+	uint32_t start = 0;
+
+	if (posix_memalign((void **)&list, 4096, sizeof(*list)))
+		return -ENOMEM;
+	/* CNTID selects the first SCID returned: page until a short list. */
+	while (start <= 0xffff) {
+		int r;
+
+		memset(list, 0, sizeof(*list));
+		r = identify(fd, NVME_IDENTIFY_CNS_SECONDARY_CTRL_LIST, (uint16_t)start, list, ret_status);
+		if (r < 0)
+			return r;
+		unsigned num = list->num;
+		if (num > NVME_ID_SECONDARY_CTRL_MAX)
+			num = NVME_ID_SECONDARY_CTRL_MAX;
+		uint16_t last = 0;
+		for (unsigned i = 0; i < num; i++) {
+			const struct nvme_secondary_ctrl *e = &list->sc_entry[i];
+			uint16_t scid = le16toh(e->scid);
+			if (n && scid <= out[n - 1].scid)
+				continue; /* a device that ignores CNTID: stop repeating */
+			if (n == cap) {
+				cap = cap ? cap * 2 : 32;
+				struct homi_secondary *o = realloc(out, cap * sizeof(*o));
+				if (!o)
+					return -ENOMEM;
+				out = o;
+			}
+			out[n++] = (struct homi_secondary){
+				.scid = scid,
+				.pcid = le16toh(e->pcid),
+				.online = e->scs & 1, /* bit 0 only: pre-standard firmware uses 2 for offline */
+				.vfn = le16toh(e->vfn),
+				.nvq = le16toh(e->nvq),
+				.nvi = le16toh(e->nvi),
+			};
+			last = scid;
+		}
+		if (num < NVME_ID_SECONDARY_CTRL_MAX || last == 0 || last == 0xffff)
+			break;
+		start = (uint32_t)last + 1;
+	}
+	if (ret_status)
+		*ret_status = 0;
+	*ret = TAKE_PTR(out);
+	*ret_n = n;
+	return 0;
+}
+
+const char *homi_nvme_status_name(int status)
+{
+	unsigned sct = ((unsigned)status >> 8) & 7, sc = (unsigned)status & 0xff;
+
+	if (sct == 1) {
+		switch (sc) {
+		case 0x1f: return "Invalid Controller Identifier";
+		case 0x20: return "Invalid Secondary Controller State";
+		case 0x21: return "Invalid Number of Controller Resources";
+		case 0x22: return "Invalid Resource Identifier";
+		case 0x18: return "Namespace Already Attached";
+		case 0x19: return "Namespace Is Private";
+		case 0x1a: return "Namespace Not Attached";
+		case 0x1c: return "Controller List Invalid";
+		}
+	}
+	if (sct == 0) {
+		switch (sc) {
+		case 0x01: return "Invalid Command Opcode";
+		case 0x02: return "Invalid Field in Command";
+		case 0x06: return "Internal Error";
+		case 0x0b: return "Invalid Namespace or Format";
+		}
+	}
+	return "NVMe error";
+}
