@@ -226,9 +226,10 @@ int main(int argc, char **argv)
 	for (int i = used; i < argc; i++)
 		if (argv[i][0] == '-' && argv[i][1])
 			return ctl_usage_error(cmd, "unknown option '%s'", argv[i]);
-	if (nargs < cmd->min_args || nargs > cmd->max_args)
-		return ctl_usage_error(cmd, "'%s' takes %s", cmd->words,
-				       cmd->max_args == 0 ? "no arguments" : "other arguments");
+	if (nargs < cmd->min_args)
+		return ctl_usage_error(cmd, "'%s': missing %s", cmd->words, cmd->args);
+	if (nargs > cmd->max_args)
+		return ctl_usage_error(cmd, "'%s': unexpected argument '%s'", cmd->words, argv[used + cmd->max_args]);
 	r = cmd->run(&ctl, nargs, argv + used);
 	homi_pci_free(ctl.pci);
 	homi_sysfs_free(ctl.sysfs);
