@@ -23,13 +23,12 @@
 struct loader {
 	const struct homi_sysfs *s;
 	struct homi_topology *t;
-	size_t cap_devices, cap_warnings;
+	size_t cap_devices;
 };
 
-static _printf_(2, 3) void warn(struct loader *l, const char *fmt, ...)
+void homi_topology_warn(struct homi_topology *t, const char *fmt, ...)
 {
-	struct homi_topology *t = l->t;
-	char *msg = NULL;
+	char *msg = NULL, **w;
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -38,18 +37,16 @@ static _printf_(2, 3) void warn(struct loader *l, const char *fmt, ...)
 	va_end(ap);
 	if (!msg)
 		return;
-	if (t->n_warnings == l->cap_warnings) {
-		size_t cap = l->cap_warnings ? l->cap_warnings * 2 : 8;
-		char **w = realloc(t->warnings, cap * sizeof(*w));
-		if (!w) {
-			free(msg);
-			return;
-		}
-		t->warnings = w;
-		l->cap_warnings = cap;
+	w = realloc(t->warnings, (t->n_warnings + 1) * sizeof(*w));
+	if (!w) {
+		free(msg);
+		return;
 	}
+	t->warnings = w;
 	t->warnings[t->n_warnings++] = msg;
 }
+
+#define warn(l, ...) homi_topology_warn((l)->t, __VA_ARGS__)
 
 static bool is_addr(const char *s)
 {
@@ -310,17 +307,22 @@ static enum homi_kind classify(const struct homi_device *d)
 	return HOMI_KIND_OTHER;
 }
 
-static void load_device(struct loader *l, int devicesfd, struct homi_device *d)
+void homi_device_init(struct homi_device *d, const char *addr)
 {
-	char rel[64], buf[64];
-	_cleanup_close_ int fd = -EBADF;
-
+	memset(d, 0, sizeof(*d));
+	strncpy(d->pci, addr, sizeof(d->pci) - 1);
 	d->numa_node = -1;
 	d->iommu_group = -1;
 	d->parent_idx = -1;
 	d->port_type = -1;
 	d->nvme.cntlid = -1;
 	d->sriov = (struct homi_sriov){ -1, -1, -1, -1, -1 };
+}
+
+static void load_device(struct loader *l, int devicesfd, struct homi_device *d)
+{
+	char rel[64], buf[64];
+	_cleanup_close_ int fd = -EBADF;
 
 	read_position(l, devicesfd, d);
 	snprintf(rel, sizeof(rel), "bus/pci/devices/%s", d->pci);
@@ -400,17 +402,15 @@ static int list_devices(struct loader *l, int devicesfd)
 			t->devices = n;
 			l->cap_devices = cap;
 		}
-		struct homi_device *d = &t->devices[t->n_devices++];
-		memset(d, 0, sizeof(*d));
-		memcpy(d->pci, de->d_name, HOMI_ADDR_LEN);
+		homi_device_init(&t->devices[t->n_devices++], de->d_name);
 	}
 	return 0;
 }
 
 /* Links between devices, once all are read: parents, VF numbers. */
-static void resolve(struct loader *l)
+static void resolve(struct homi_topology *t)
 {
-	struct homi_topology *t = l->t;
+	struct loader lt = { .t = t }, *l = &lt;
 
 	for (size_t i = 0; i < t->n_devices; i++) {
 		struct homi_device *d = &t->devices[i];
@@ -560,16 +560,21 @@ int homi_topology_load(const struct homi_sysfs *s, struct homi_pci *pci, struct 
 	}
 	for (size_t i = 0; i < l.t->n_devices; i++)
 		load_device(&l, devicesfd, &l.t->devices[i]);
-	qsort(l.t->devices, l.t->n_devices, sizeof(*l.t->devices), cmp_device);
-	resolve(&l);
-	derive_ports(l.t, pci);
-	r = compute_affinity(l.t);
+	r = homi_topology_finish(l.t, pci);
 	if (r < 0) {
 		homi_topology_free(l.t);
 		return r;
 	}
 	*ret = l.t;
 	return 0;
+}
+
+int homi_topology_finish(struct homi_topology *t, struct homi_pci *pci)
+{
+	qsort(t->devices, t->n_devices, sizeof(*t->devices), cmp_device);
+	resolve(t);
+	derive_ports(t, pci);
+	return compute_affinity(t);
 }
 
 struct homi_topology *homi_topology_free(struct homi_topology *t)

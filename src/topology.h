@@ -99,6 +99,14 @@ struct homi_pci;
 int homi_topology_load(const struct homi_sysfs *s, struct homi_pci *pci, struct homi_topology **ret);
 struct homi_topology *homi_topology_free(struct homi_topology *t);
 
+/* Building a model by other means (the simulated host): initialise each
+ * device with homi_device_init(), fill devices[] (malloc'ed strings), then
+ * homi_topology_finish() sorts it, links parents and VFs, classifies and
+ * computes the affinity table. */
+void homi_device_init(struct homi_device *d, const char *addr);
+int homi_topology_finish(struct homi_topology *t, struct homi_pci *pci);
+void homi_topology_warn(struct homi_topology *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Index of the device with address ADDR (canonical form), or -1. */
 ssize_t homi_topology_find(const struct homi_topology *t, const char *addr);
 

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/* Policies (homi-policy(5), ARCHITECTURE.md 3.3): JSON files parsed and
+ * validated into rules, then resolved against the observed topology into the
+ * desired state of each physical function.
+ *
+ * Errors are one line each: "FILE:LINE:COL: message" for syntax (duplicate
+ * keys included) and "FILE: $.devices[0].vfs[1].vq: expected an integer >= 2,
+ * got 1" for meaning. Functions return 0 or a negative errno (-EINVAL for a
+ * policy error, with the lines in *ret_errors, newline separated, caller
+ * frees); nothing is printed. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "topology.h"
+
+enum homi_vf_driver {
+	HOMI_VF_DRIVER_NONE,     /* "none": left unbound */
+	HOMI_VF_DRIVER_NVME,     /* "nvme" */
+	HOMI_VF_DRIVER_VFIO,     /* "vfio-pci" */
+};
+
+enum homi_gpu_pairing {
+	HOMI_GPU_UNSET,          /* key absent */
+	HOMI_GPU_NEAREST,        /* "nearest" */
+	HOMI_GPU_NONE,           /* "none" */
+	HOMI_GPU_ADDR,           /* a GPU's PCI address (canonical in .gpu) */
+};
+
+struct homi_want_ns {
+	uint32_t nsid;
+	bool read_only;          /* "access": "ro" (default "rw") */
+	bool allow_mounted_rw;   /* "allow-mounted-rw": true */
+};
+
+struct homi_want_vf {
+	unsigned vf;             /* 1-based VF number (NVMe VFN) */
+	enum homi_vf_driver driver;
+	int vq, vi;              /* -1 when absent: the VF stays offline (or resources are fixed) */
+	struct homi_want_ns *ns; /* sorted by nsid, unique */
+	size_t n_ns;
+	enum homi_gpu_pairing gpu;
+	char gpu_addr[HOMI_ADDR_LEN];
+	char *owner, *group;     /* NULL when absent; names or numeric ids as written */
+	int mode;                /* -1 when absent; else 0..07777 */
+	char *origin;            /* "FILE: $.devices[0].vfs[1]" or "FILE: $.per-gpu for GPU 0000:3b:00.0" */
+};
+
+struct homi_want_pf {
+	char pci[HOMI_ADDR_LEN];
+	bool allow_pf_reset;
+	unsigned num_vfs;        /* the highest VF number listed */
+	struct homi_want_vf *vfs;/* sorted by vf; only the VFs listed (others: enabled, offline, unbound) */
+	size_t n_vfs;
+	char *origin;            /* "FILE: $.devices[0]" of the first entry that matched */
+};
+
+struct homi_desired {
+	struct homi_want_pf *pfs;/* sorted by address */
+	size_t n_pfs;
+	char (*protect)[HOMI_ADDR_LEN]; /* canonical addresses, sorted, unique */
+	size_t n_protect;
+};
+
+struct homi_policy;
+
+struct homi_policy *homi_policy_new(void);
+struct homi_policy *homi_policy_free(struct homi_policy *p);
+
+/* Adds one policy document NAME (a file name used in messages) from memory.
+ * The daemon receives files as contents; homictl reads them and calls this.
+ * On error the policy is unchanged. */
+int homi_policy_add_buffer(struct homi_policy *p, const char *name, const char *data, size_t len, char **ret_errors);
+/* Adds PATH: a file, or a directory whose *.json files are added in lexical
+ * order. */
+int homi_policy_add_path(struct homi_policy *p, const char *path, char **ret_errors);
+/* Number of documents added. */
+size_t homi_policy_count(const struct homi_policy *p);
+
+/* Resolves the rules against the topology: which PFs each `match` selects
+ * (PFs only: a match that selects a VF is an error), the merge of entries
+ * that give one PF (conflicting settings of one VF name both origins), the
+ * `per-gpu` placement, `gpu` addresses that are not GPUs, `protect`. */
+int homi_policy_resolve(const struct homi_policy *p, const struct homi_topology *t, struct homi_desired **ret,
+			char **ret_errors);
+
+struct homi_desired *homi_desired_free(struct homi_desired *d);
+
+/* The desired state of PF ADDR, or NULL when no policy matches it. */
+const struct homi_want_pf *homi_desired_find(const struct homi_desired *d, const char *addr);
+bool homi_desired_protected(const struct homi_desired *d, const char *addr);
+
+const char *homi_vf_driver_name(enum homi_vf_driver drv);
