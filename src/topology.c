@@ -310,7 +310,8 @@ static enum homi_kind classify(const struct homi_device *d)
 void homi_device_init(struct homi_device *d, const char *addr)
 {
 	memset(d, 0, sizeof(*d));
-	strncpy(d->pci, addr, sizeof(d->pci) - 1);
+	size_t n = strnlen(addr, sizeof(d->pci) - 1);
+	memcpy(d->pci, addr, n);
 	d->numa_node = -1;
 	d->iommu_group = -1;
 	d->parent_idx = -1;
