@@ -183,3 +183,103 @@ const char *homi_nvme_status_name(int status)
 	}
 	return "NVMe error";
 }
+
+int homi_nvme_virt_mgmt(int fd, int act, int rt, uint16_t cntlid, uint16_t nr, int *ret_status)
+{
+	__u32 result = 0;
+	struct nvme_virtual_mgmt_args args = {
+		.result = &result,
+		.args_size = sizeof(args),
+		.fd = fd,
+		.timeout = 0,
+		.act = (enum nvme_virt_mgmt_act)act,
+		.rt = (enum nvme_virt_mgmt_rt)rt,
+		.cntlid = cntlid,
+		.nr = nr,
+	};
+	errno = 0;
+	return map_result(nvme_virtual_mgmt(&args), ret_status);
+}
+
+int homi_nvme_ns_attach(int fd, uint32_t nsid, uint16_t cntlid, bool attach, int *ret_status)
+{
+	_cleanup_free_ struct nvme_ctrl_list *list = NULL;
+	__u16 ids[1] = { cntlid };
+	int rc;
+
+	if (posix_memalign((void **)&list, 4096, sizeof(*list)))
+		return -ENOMEM;
+	memset(list, 0, sizeof(*list));
+	nvme_init_ctrl_list(list, 1, ids);
+	errno = 0;
+	rc = attach ? nvme_ns_attach_ctrls(fd, nsid, list) : nvme_ns_detach_ctrls(fd, nsid, list);
+	return map_result(rc, ret_status);
+}
+
+int homi_nvme_ns_allocated(int fd, uint32_t **ret, size_t *ret_n, int *ret_status)
+{
+	_cleanup_free_ struct nvme_ns_list *list = NULL;
+	_cleanup_free_ uint32_t *out = NULL;
+	size_t n = 0;
+	uint32_t start = 0;
+
+	if (posix_memalign((void **)&list, 4096, sizeof(*list)))
+		return -ENOMEM;
+	for (;;) {
+		struct nvme_identify_args args = {
+			.args_size = sizeof(args), .fd = fd, .cns = NVME_IDENTIFY_CNS_ALLOCATED_NS_LIST,
+			.csi = NVME_CSI_NVM, .nsid = start, .data = list,
+		};
+		int r;
+
+		memset(list, 0, sizeof(*list));
+		errno = 0;
+		r = map_result(nvme_identify(&args), ret_status);
+		if (r < 0)
+			return r;
+		size_t k;
+		for (k = 0; k < NVME_ID_NS_LIST_MAX && list->ns[k]; k++) {
+			uint32_t *o = realloc(out, (n + 1) * sizeof(*o));
+			if (!o)
+				return -ENOMEM;
+			out = o;
+			out[n++] = le32toh(list->ns[k]);
+		}
+		if (k < NVME_ID_NS_LIST_MAX)
+			break;
+		start = out[n - 1];
+	}
+	*ret = TAKE_PTR(out);
+	*ret_n = n;
+	return 0;
+}
+
+int homi_nvme_ns_ctrls(int fd, uint32_t nsid, uint16_t **ret, size_t *ret_n, int *ret_status)
+{
+	_cleanup_free_ struct nvme_ctrl_list *list = NULL;
+	uint16_t *out;
+	int r;
+
+	if (posix_memalign((void **)&list, 4096, sizeof(*list)))
+		return -ENOMEM;
+	memset(list, 0, sizeof(*list));
+	struct nvme_identify_args args = {
+		.args_size = sizeof(args), .fd = fd, .cns = NVME_IDENTIFY_CNS_NS_CTRL_LIST,
+		.csi = NVME_CSI_NVM, .nsid = nsid, .cntid = 0, .data = list,
+	};
+	errno = 0;
+	r = map_result(nvme_identify(&args), ret_status);
+	if (r < 0)
+		return r;
+	size_t n = le16toh(list->num);
+	if (n > 2047)
+		n = 2047;
+	out = calloc(n ? n : 1, sizeof(*out));
+	if (!out)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		out[i] = le16toh(list->identifier[i]);
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}

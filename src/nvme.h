@@ -40,3 +40,12 @@ int homi_nvme_secondaries(int fd, struct homi_secondary **ret, size_t *ret_n, in
 
 /* "Invalid Field in Command" for a status; never NULL. */
 const char *homi_nvme_status_name(int status);
+
+/* Virtualization Management (admin 0x1C). */
+int homi_nvme_virt_mgmt(int fd, int act, int rt, uint16_t cntlid, uint16_t nr, int *ret_status);
+/* Namespace Attachment (admin 0x15) of NSID to/from one controller. */
+int homi_nvme_ns_attach(int fd, uint32_t nsid, uint16_t cntlid, bool attach, int *ret_status);
+/* NSIDs allocated in the subsystem (Identify CNS 0x10, paged). */
+int homi_nvme_ns_allocated(int fd, uint32_t **ret, size_t *ret_n, int *ret_status);
+/* Controllers attached to NSID (Identify CNS 0x12). */
+int homi_nvme_ns_ctrls(int fd, uint32_t nsid, uint16_t **ret, size_t *ret_n, int *ret_status);

@@ -7,7 +7,12 @@
  * keys included) and "FILE: $.devices[0].vfs[1].vq: expected an integer >= 2,
  * got 1" for meaning. Functions return 0 or a negative errno (-EINVAL for a
  * policy error, with the lines in *ret_errors, newline separated, caller
- * frees); nothing is printed. */
+ * frees); nothing is printed.
+ *
+ * ret_errors may be NULL. It is set to NULL first and holds the lines (no
+ * trailing newline) whenever there are any: after -EINVAL, and after the
+ * errno of an unreadable file from homi_policy_add_path ("PATH: strerror").
+ * -ENOMEM comes without lines. */
 #pragma once
 
 #include <stdbool.h>
@@ -42,7 +47,8 @@ struct homi_want_vf {
 	struct homi_want_ns *ns; /* sorted by nsid, unique */
 	size_t n_ns;
 	enum homi_gpu_pairing gpu;
-	char gpu_addr[HOMI_ADDR_LEN];
+	char gpu_addr[HOMI_ADDR_LEN]; /* HOMI_GPU_ADDR: the GPU; HOMI_GPU_NEAREST after resolution: the
+				       * GPU nearest to the PF ("" when there is none); else "" */
 	char *owner, *group;     /* NULL when absent; names or numeric ids as written */
 	int mode;                /* -1 when absent; else 0..07777 */
 	char *origin;            /* "FILE: $.devices[0].vfs[1]" or "FILE: $.per-gpu for GPU 0000:3b:00.0" */
@@ -73,11 +79,17 @@ struct homi_policy *homi_policy_free(struct homi_policy *p);
  * The daemon receives files as contents; homictl reads them and calls this.
  * On error the policy is unchanged. */
 int homi_policy_add_buffer(struct homi_policy *p, const char *name, const char *data, size_t len, char **ret_errors);
-/* Adds PATH: a file, or a directory whose *.json files are added in lexical
- * order. */
+/* Adds PATH: a file, or a directory whose *.json files (names not starting
+ * with '.') are added in lexical (strcmp) order. All or nothing: when one
+ * file of a directory is bad, every problem of every file is reported and
+ * none is added. Returns the first problem's code: the errno of an
+ * unreadable file, or -EINVAL. */
 int homi_policy_add_path(struct homi_policy *p, const char *path, char **ret_errors);
 /* Number of documents added. */
 size_t homi_policy_count(const struct homi_policy *p);
+/* Name of document I (as given to add_buffer, or the file's path), in the
+ * order added; NULL past the end. */
+const char *homi_policy_name(const struct homi_policy *p, size_t i);
 
 /* Resolves the rules against the topology: which PFs each `match` selects
  * (PFs only: a match that selects a VF is an error), the merge of entries
@@ -92,4 +104,14 @@ struct homi_desired *homi_desired_free(struct homi_desired *d);
 const struct homi_want_pf *homi_desired_find(const struct homi_desired *d, const char *addr);
 bool homi_desired_protected(const struct homi_desired *d, const char *addr);
 
+/* The VF of PF numbered VF, or NULL when the policy does not list it (it is
+ * then enabled, offline and unbound when below num_vfs). */
+const struct homi_want_vf *homi_want_pf_find_vf(const struct homi_want_pf *pf, unsigned vf);
+/* A VF is online exactly when the policy gives it both vq and vi. */
+bool homi_want_vf_online(const struct homi_want_vf *w);
+
 const char *homi_vf_driver_name(enum homi_vf_driver drv);
+/* "vfio-pci", "nvme", "none" -> enum; -EINVAL for anything else. */
+int homi_vf_driver_from_name(const char *s, enum homi_vf_driver *ret);
+/* "nearest", "none", "address"; NULL for HOMI_GPU_UNSET. */
+const char *homi_gpu_pairing_name(enum homi_gpu_pairing g);

@@ -16,6 +16,7 @@
 
 #define LIVE_SYSFS "/sys"
 #define LIVE_DEV "/dev"
+#define LIVE_PROC "/proc"
 
 struct homi_sysfs {
 	char *root;
@@ -95,6 +96,15 @@ int homi_sysfs_dev_path(const struct homi_sysfs *s, const char *name, char *buf,
 	if (!s->live)
 		return -ENODEV;
 	if ((size_t)snprintf(buf, len, "%s/%s", LIVE_DEV, name) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int homi_sysfs_proc_path(const struct homi_sysfs *s, const char *name, char *buf, size_t len)
+{
+	if (!s->live)
+		return -ENODEV;
+	if ((size_t)snprintf(buf, len, "%s/%s", LIVE_PROC, name) >= len)
 		return -ENAMETOOLONG;
 	return 0;
 }

@@ -27,6 +27,9 @@ bool homi_sysfs_is_live(const struct homi_sysfs *s);
  * -ENODEV for a captured tree. */
 int homi_sysfs_dev_path(const struct homi_sysfs *s, const char *name, char *buf, size_t len);
 
+/* Path NAME below the live /proc ("self/mountinfo"), -ENODEV on a capture. */
+int homi_sysfs_proc_path(const struct homi_sysfs *s, const char *name, char *buf, size_t len);
+
 /* Opens directory REL (relative to the root, links followed inside it). */
 int homi_sysfs_open_dir(const struct homi_sysfs *s, const char *rel);
 

@@ -1,0 +1,800 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "apply.h"
+#include "macro.h"
+#include "plan-json.h"
+#include "state.h"
+
+#define JOURNAL "journal.json"
+#define MAX_ROUNDS 3
+
+/* The inverse of one forward step: up to three steps. */
+struct undo {
+	struct homi_step steps[3];
+	size_t n;
+};
+
+struct run {
+	struct homi_host *h;
+	const struct homi_apply_opts *opts;
+	struct homi_apply_result *res;
+	struct homi_step *forward;   /* every step started, in order */
+	struct undo *undo;
+	size_t n;
+	char recorded[16][HOMI_ADDR_LEN]; /* PFs whose ownership this run recorded */
+	size_t n_recorded;
+};
+
+static _printf_(1, 2) char *fmt(const char *f, ...)
+{
+	char *s = NULL;
+	va_list ap;
+
+	va_start(ap, f);
+	if (vasprintf(&s, f, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+/* ---- reading the current state ---------------------------------------- */
+
+static int find_secondary(struct homi_host *h, const char *pf, uint16_t cntlid, struct homi_secondary *ret)
+{
+	_cleanup_free_ struct homi_secondary *sec = NULL;
+	size_t n = 0;
+	int status, r = h->ops->secondaries(h, pf, &sec, &n, &status);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (sec[i].scid == cntlid) {
+			*ret = sec[i];
+			return 0;
+		}
+	return -ENOENT;
+}
+
+struct fn_state {
+	int num_vfs, autoprobe, iommu_group;
+	char driver[16];
+};
+
+static int function_state(struct homi_host *h, const char *addr, struct fn_state *ret)
+{
+	struct homi_topology *t = NULL;
+	int r = h->ops->topology(h, &t);
+	ssize_t i;
+
+	if (r < 0)
+		return r;
+	i = homi_topology_find(t, addr);
+	if (i < 0) {
+		homi_topology_free(t);
+		return -ENODEV;
+	}
+	const struct homi_device *d = &t->devices[i];
+	*ret = (struct fn_state){ d->sriov.num_vfs, d->sriov.drivers_autoprobe, d->iommu_group, "" };
+	snprintf(ret->driver, sizeof(ret->driver), "%s", d->driver ? d->driver : "");
+	homi_topology_free(t);
+	return 0;
+}
+
+static int ns_has_ctrl(struct homi_host *h, const char *pf, uint32_t nsid, uint16_t cntlid)
+{
+	_cleanup_free_ uint16_t *c = NULL;
+	size_t n = 0;
+	int status, r = h->ops->ns_controllers(h, pf, nsid, &c, &n, &status);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (c[i] == cntlid)
+			return 1;
+	return 0;
+}
+
+/* ---- executing one step ------------------------------------------------ */
+
+static int vf_group(struct homi_host *h, const char *vf)
+{
+	struct fn_state st;
+	int r = function_state(h, vf, &st);
+	return r < 0 ? r : (st.iommu_group < 0 ? -ENOENT : st.iommu_group);
+}
+
+static int exec_step(struct homi_host *h, const struct homi_step *s, int *status)
+{
+	char v[32];
+	int r, g;
+
+	*status = 0;
+	switch (s->op) {
+	case HOMI_OP_DISABLE_VFS:
+		return h->ops->write_attr(h, s->pf, "sriov_numvfs", "0");
+	case HOMI_OP_ENABLE_VFS:
+		snprintf(v, sizeof(v), "%d", s->count);
+		return h->ops->write_attr(h, s->pf, "sriov_numvfs", v);
+	case HOMI_OP_PRIMARY_FLEX:
+		return h->ops->virt_mgmt(h, s->pf, HOMI_VM_ACT_PRIMARY_FLEX, s->resource, s->cntlid,
+					 (uint16_t)s->count, status);
+	case HOMI_OP_RESET_PF:
+		return h->ops->write_attr(h, s->pf, "reset", "1");
+	case HOMI_OP_SET_AUTOPROBE:
+		return h->ops->write_attr(h, s->pf, "sriov_drivers_autoprobe", s->value ? "1" : "0");
+	case HOMI_OP_SECONDARY_OFFLINE:
+		return h->ops->virt_mgmt(h, s->pf, HOMI_VM_ACT_OFFLINE, HOMI_VM_RT_VQ, s->cntlid, 0, status);
+	case HOMI_OP_ASSIGN:
+		return h->ops->virt_mgmt(h, s->pf, HOMI_VM_ACT_ASSIGN, s->resource, s->cntlid, (uint16_t)s->count,
+					 status);
+	case HOMI_OP_SECONDARY_ONLINE:
+		return h->ops->virt_mgmt(h, s->pf, HOMI_VM_ACT_ONLINE, HOMI_VM_RT_VQ, s->cntlid, 0, status);
+	case HOMI_OP_ATTACH_NS:
+	case HOMI_OP_DETACH_NS:
+		return h->ops->ns_attach(h, s->pf, s->nsid, s->cntlid, s->op == HOMI_OP_ATTACH_NS, status);
+	case HOMI_OP_BIND:
+		r = h->ops->write_attr(h, s->vf_pci, "driver_override", s->driver);
+		if (r < 0)
+			return r;
+		r = h->ops->drivers_probe(h, s->vf_pci);
+		if (r >= 0 && s->restore_override)
+			r = h->ops->write_attr(h, s->vf_pci, "driver_override", s->override);
+		return r;
+	case HOMI_OP_UNBIND:
+		r = h->ops->unbind(h, s->vf_pci, s->driver);
+		if (r >= 0 && s->restore_override)
+			r = h->ops->write_attr(h, s->vf_pci, "driver_override", s->override);
+		return r;
+	case HOMI_OP_SET_VFIO_OWNER:
+		g = vf_group(h, s->vf_pci);
+		if (g < 0)
+			return g;
+		uid_t uid = s->uid;
+		gid_t gid = s->gid;
+		mode_t mode = s->mode >= 0 ? (mode_t)s->mode : 0;
+		if (s->uid == (uid_t)-1 || s->gid == (gid_t)-1 || s->mode < 0) {
+			uid_t u;
+			gid_t gg;
+			mode_t m;
+			r = h->ops->vfio_node(h, g, &u, &gg, &m);
+			if (r < 0)
+				return r;
+			uid = s->uid == (uid_t)-1 ? u : uid;
+			gid = s->gid == (gid_t)-1 ? gg : gid;
+			mode = s->mode < 0 ? m : mode;
+		}
+		return h->ops->vfio_chown(h, g, uid, gid, mode);
+	default:
+		return -EINVAL;
+	}
+}
+
+/* Checks that a step's effect holds; a one-line reason when not. */
+static char *verify_step(struct homi_host *h, const struct homi_step *s)
+{
+	struct homi_secondary sec;
+	struct fn_state st;
+	int r;
+
+	switch (s->op) {
+	case HOMI_OP_DISABLE_VFS:
+	case HOMI_OP_ENABLE_VFS:
+	case HOMI_OP_SET_AUTOPROBE:
+		r = function_state(h, s->pf, &st);
+		if (r < 0)
+			return fmt("%s: cannot re-read: %s", s->pf, strerror(-r));
+		if (s->op == HOMI_OP_SET_AUTOPROBE && st.autoprobe != s->value)
+			return fmt("%s: sriov_drivers_autoprobe reads %d after writing %d", s->pf, st.autoprobe, s->value);
+		if (s->op != HOMI_OP_SET_AUTOPROBE && st.num_vfs != (s->op == HOMI_OP_DISABLE_VFS ? 0 : s->count))
+			return fmt("%s: sriov_numvfs reads %d after the write", s->pf, st.num_vfs);
+		return NULL;
+	case HOMI_OP_SECONDARY_OFFLINE:
+	case HOMI_OP_SECONDARY_ONLINE:
+	case HOMI_OP_ASSIGN:
+		r = find_secondary(h, s->pf, s->cntlid, &sec);
+		if (r < 0)
+			return fmt("%s: secondary controller %u: cannot re-read: %s", s->pf, s->cntlid, strerror(-r));
+		if (s->op == HOMI_OP_SECONDARY_ONLINE && !sec.online)
+			return fmt("%s: secondary controller %u is still offline", s->pf, s->cntlid);
+		if (s->op == HOMI_OP_SECONDARY_OFFLINE && sec.online)
+			return fmt("%s: secondary controller %u is still online", s->pf, s->cntlid);
+		if (s->op == HOMI_OP_ASSIGN && (s->resource == HOMI_VM_RT_VI ? sec.nvi : sec.nvq) != s->count)
+			return fmt("%s: secondary controller %u has %u %s after assigning %d", s->pf, s->cntlid,
+				   s->resource == HOMI_VM_RT_VI ? sec.nvi : sec.nvq,
+				   s->resource == HOMI_VM_RT_VI ? "VI" : "VQ", s->count);
+		return NULL;
+	case HOMI_OP_ATTACH_NS:
+	case HOMI_OP_DETACH_NS:
+		r = ns_has_ctrl(h, s->pf, s->nsid, s->cntlid);
+		if (r < 0)
+			return fmt("%s: namespace %u: cannot re-read its controllers: %s", s->pf, s->nsid, strerror(-r));
+		if (r != (s->op == HOMI_OP_ATTACH_NS))
+			return fmt("%s: namespace %u is %s controller %u", s->pf, s->nsid, r ? "still attached to" : "not attached to",
+				   s->cntlid);
+		return NULL;
+	case HOMI_OP_BIND:
+	case HOMI_OP_UNBIND:
+		r = function_state(h, s->vf_pci, &st);
+		if (r < 0)
+			return fmt("%s: cannot re-read: %s", s->vf_pci, strerror(-r));
+		if (s->op == HOMI_OP_BIND && !streq(st.driver, s->driver))
+			return fmt("%s: not bound to %s after drivers_probe (driver: %s)", s->vf_pci, s->driver,
+				   st.driver[0] ? st.driver : "none");
+		if (s->op == HOMI_OP_UNBIND && st.driver[0])
+			return fmt("%s: still bound to %s", s->vf_pci, st.driver);
+		return NULL;
+	case HOMI_OP_SET_VFIO_OWNER: {
+		uid_t uid;
+		gid_t gid;
+		mode_t mode;
+		int g = vf_group(h, s->vf_pci);
+		if (g < 0 || (r = h->ops->vfio_node(h, g, &uid, &gid, &mode)) < 0)
+			return fmt("%s: cannot stat its /dev/vfio node", s->vf_pci);
+		if ((s->uid != (uid_t)-1 && uid != s->uid) || (s->gid != (gid_t)-1 && gid != s->gid) ||
+		    (s->mode >= 0 && (int)(mode & 07777) != s->mode))
+			return fmt("%s: /dev/vfio/%d is %u:%u %04o after the change", s->vf_pci, g, uid, gid, mode & 07777);
+		return NULL;
+	}
+	default:
+		return NULL; /* primary-flex is staged; reset-pf is checked by the final re-plan */
+	}
+}
+
+/* ---- undo ---------------------------------------------------------------- */
+
+static struct homi_step *undo_add(struct undo *u, const struct homi_step *like, enum homi_op op)
+{
+	struct homi_step *s = &u->steps[u->n++];
+	*s = (struct homi_step){ .op = op, .mode = -1, .uid = (uid_t)-1, .gid = (gid_t)-1, .vf = like->vf };
+	memcpy(s->pf, like->pf, HOMI_ADDR_LEN);
+	memcpy(s->vf_pci, like->vf_pci, HOMI_ADDR_LEN);
+	s->cntlid = like->cntlid;
+	s->nsid = like->nsid;
+	return s;
+}
+
+/* What undoes S, computed from the state just before it runs. */
+static int compute_undo(struct homi_host *h, const struct homi_step *s, struct undo *u)
+{
+	struct homi_primary_caps caps;
+	struct homi_secondary sec;
+	struct fn_state st;
+	struct homi_step *x;
+	char ov[32];
+	int r, status;
+
+	u->n = 0;
+	switch (s->op) {
+	case HOMI_OP_DISABLE_VFS:
+		r = function_state(h, s->pf, &st);
+		if (r < 0)
+			return r;
+		if (st.num_vfs > 0)
+			undo_add(u, s, HOMI_OP_ENABLE_VFS)->count = st.num_vfs;
+		return 0;
+	case HOMI_OP_ENABLE_VFS:
+		undo_add(u, s, HOMI_OP_DISABLE_VFS);
+		return 0;
+	case HOMI_OP_PRIMARY_FLEX:
+		r = h->ops->primary_caps(h, s->pf, &caps, &status);
+		if (r < 0)
+			return r;
+		x = undo_add(u, s, HOMI_OP_PRIMARY_FLEX);
+		x->resource = s->resource;
+		x->count = s->resource == HOMI_VM_RT_VI ? caps.virfap : caps.vqrfap;
+		undo_add(u, s, HOMI_OP_RESET_PF);
+		return 0;
+	case HOMI_OP_RESET_PF:
+		return 0; /* undone by the primary-flex undo */
+	case HOMI_OP_SET_AUTOPROBE:
+		r = function_state(h, s->pf, &st);
+		if (r < 0)
+			return r;
+		undo_add(u, s, HOMI_OP_SET_AUTOPROBE)->value = st.autoprobe;
+		return 0;
+	case HOMI_OP_SECONDARY_OFFLINE:
+	case HOMI_OP_ASSIGN:
+		r = find_secondary(h, s->pf, s->cntlid, &sec);
+		if (r < 0)
+			return r;
+		if (s->op == HOMI_OP_ASSIGN) {
+			x = undo_add(u, s, HOMI_OP_ASSIGN);
+			x->resource = s->resource;
+			x->count = s->resource == HOMI_VM_RT_VI ? sec.nvi : sec.nvq;
+			return 0;
+		}
+		if (!sec.online)
+			return 0;
+		x = undo_add(u, s, HOMI_OP_ASSIGN);
+		x->resource = HOMI_VM_RT_VQ;
+		x->count = sec.nvq;
+		x = undo_add(u, s, HOMI_OP_ASSIGN);
+		x->resource = HOMI_VM_RT_VI;
+		x->count = sec.nvi;
+		undo_add(u, s, HOMI_OP_SECONDARY_ONLINE);
+		return 0;
+	case HOMI_OP_SECONDARY_ONLINE:
+		undo_add(u, s, HOMI_OP_SECONDARY_OFFLINE);
+		return 0;
+	case HOMI_OP_ATTACH_NS:
+		undo_add(u, s, HOMI_OP_DETACH_NS);
+		return 0;
+	case HOMI_OP_DETACH_NS:
+		undo_add(u, s, HOMI_OP_ATTACH_NS);
+		return 0;
+	case HOMI_OP_BIND:
+	case HOMI_OP_UNBIND:
+		r = function_state(h, s->vf_pci, &st);
+		if (r < 0)
+			return r;
+		r = h->ops->read_attr(h, s->vf_pci, "driver_override", ov, sizeof(ov));
+		if (r < 0 || streq(ov, "(null)"))
+			ov[0] = '\0';
+		if (s->op == HOMI_OP_BIND) {
+			x = undo_add(u, s, HOMI_OP_UNBIND);
+			snprintf(x->driver, sizeof(x->driver), "%s", s->driver);
+		} else {
+			x = undo_add(u, s, HOMI_OP_BIND);
+			snprintf(x->driver, sizeof(x->driver), "%s", st.driver);
+		}
+		x->restore_override = true;
+		snprintf(x->override, sizeof(x->override), "%s", ov);
+		return 0;
+	case HOMI_OP_SET_VFIO_OWNER: {
+		uid_t uid;
+		gid_t gid;
+		mode_t mode;
+		int g = vf_group(h, s->vf_pci);
+		if (g < 0)
+			return g;
+		r = h->ops->vfio_node(h, g, &uid, &gid, &mode);
+		if (r < 0)
+			return r;
+		x = undo_add(u, s, HOMI_OP_SET_VFIO_OWNER);
+		x->uid = uid;
+		x->gid = gid;
+		x->mode = (int)(mode & 07777);
+		return 0;
+	}
+	default:
+		return -EINVAL;
+	}
+}
+
+/* A step whose effect already holds is done: the controller may attach
+ * shared namespaces to new VFs by itself, an undo may meet a half-done step. */
+static bool effect_holds(const struct homi_step *s, int r, int status)
+{
+	unsigned sc = (unsigned)status & 0x7ff;
+	if (s->op == HOMI_OP_ATTACH_NS && r == -EIO && sc == 0x118)
+		return true;
+	if (s->op == HOMI_OP_DETACH_NS && r == -EIO && sc == 0x11a)
+		return true;
+	if (s->op == HOMI_OP_UNBIND && r == -ENODEV)
+		return true;
+	return false;
+}
+
+/* ---- journal ------------------------------------------------------------- */
+
+static json_t *steps_json(const struct homi_step *s, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, homi_step_to_json(&s[i]));
+	return a;
+}
+
+static int journal_write(struct run *run, size_t next)
+{
+	if (!run->opts->run_dir)
+		return 0;
+	json_t *o = json_object(), *undo = json_array();
+	for (size_t i = 0; i < run->n; i++) {
+		json_t *u = steps_json(run->undo[i].steps, run->undo[i].n);
+		/* the override to restore travels with the step */
+		for (size_t k = 0; k < run->undo[i].n; k++)
+			if (run->undo[i].steps[k].restore_override)
+				json_object_set_new(json_array_get(u, k), "restore-override",
+						    json_string(run->undo[i].steps[k].override));
+		json_array_append_new(undo, u);
+	}
+	json_object_set_new(o, "homi-journal", json_integer(1));
+	json_object_set_new(o, "pid", json_integer(getpid()));
+	json_object_set_new(o, "steps", steps_json(run->forward, run->n));
+	json_object_set_new(o, "next", json_integer((json_int_t)next));
+	json_object_set_new(o, "undo", undo);
+	_cleanup_free_ char *text = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
+	json_decref(o);
+	if (!text)
+		return -ENOMEM;
+	int r = homi_mkdir_p(run->opts->run_dir, 0755);
+	return r < 0 ? r : homi_write_file_atomic(run->opts->run_dir, JOURNAL, text, 0600);
+}
+
+static void journal_remove(const struct homi_apply_opts *opts)
+{
+	char path[PATH_MAX];
+	if (!opts->run_dir)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", opts->run_dir, JOURNAL);
+	unlink(path);
+}
+
+/* ---- results -------------------------------------------------------------- */
+
+static void result_add(struct homi_apply_result *res, const struct homi_step *s, char *error)
+{
+	struct homi_step_result *n = realloc(res->steps, (res->n_steps + 1) * sizeof(*n));
+	if (!n) {
+		free(error);
+		return;
+	}
+	res->steps = n;
+	res->steps[res->n_steps++] = (struct homi_step_result){ .step = *s, .error = error };
+}
+
+static void not_undone_add(struct homi_apply_result *res, const struct homi_step *s, char *why)
+{
+	struct homi_step *n = realloc(res->not_undone, (res->n_not_undone + 1) * sizeof(*n));
+	char **w = realloc(res->not_undone_why, (res->n_not_undone + 1) * sizeof(*w));
+	if (n)
+		res->not_undone = n;
+	if (w)
+		res->not_undone_why = w;
+	if (!n || !w) {
+		free(why);
+		return;
+	}
+	res->not_undone[res->n_not_undone] = *s;
+	res->not_undone_why[res->n_not_undone++] = why;
+}
+
+/* Undoes every started step, newest first. */
+static void rollback(struct run *run)
+{
+	struct homi_apply_result *res = run->res;
+
+	for (size_t i = run->n; i-- > 0;) {
+		bool ok = true;
+		for (size_t k = 0; k < run->undo[i].n; k++) {
+			const struct homi_step *u = &run->undo[i].steps[k];
+			int status = 0, r = exec_step(run->h, u, &status);
+			if (r < 0 && !effect_holds(u, r, status)) {
+				_cleanup_free_ char *d = homi_step_describe(u);
+				not_undone_add(res, &run->forward[i],
+					       fmt("%s: %s", d ? d : homi_op_name(u->op), homi_host_strerror(r, status)));
+				ok = false;
+				break;
+			}
+		}
+		for (size_t k = 0; ok && k < res->n_steps; k++)
+			if (!memcmp(&res->steps[k].step, &run->forward[i], sizeof(run->forward[i])))
+				res->steps[k].undone = true;
+		journal_write(run, i); /* what is left to undo */
+	}
+	res->outcome = res->n_not_undone ? HOMI_APPLY_FAILED : HOMI_APPLY_ROLLED_BACK;
+	for (size_t i = 0; run->opts->state_dir && !res->n_not_undone && i < run->n_recorded; i++)
+		homi_state_forget(run->opts->state_dir, run->recorded[i]); /* back to where it started */
+	journal_remove(run->opts);
+}
+
+/* ---- ownership -------------------------------------------------------------- */
+
+static int record_owner(struct run *run, const struct homi_observed *o, const char *pf,
+			const struct homi_owned_set *records)
+{
+	const struct homi_pf_observed *p = homi_observed_pf(o, pf);
+	const char *dir = run->opts->state_dir;
+
+	if (!dir || !p || homi_owned_find(records, pf))
+		return 0;
+	for (size_t i = 0; i < run->n_recorded; i++)
+		if (streq(run->recorded[i], pf))
+			return 0;
+	const struct homi_device *d = &o->topology->devices[p->idx];
+	struct homi_owned rec = {
+		.num_vfs = d->sriov.num_vfs,
+		.autoprobe = d->sriov.drivers_autoprobe,
+		.vq_primary = p->flexible ? p->primary.vqrfap : -1,
+		.vi_primary = p->flexible ? p->primary.virfap : -1,
+	};
+	memcpy(rec.pci, pf, HOMI_ADDR_LEN);
+	snprintf(rec.serial, sizeof(rec.serial), "%s", d->nvme.serial ? d->nvme.serial : "");
+	int r = homi_state_record(dir, &rec);
+	if (r < 0)
+		return r;
+	if (run->n_recorded < ARRAY_SIZE(run->recorded))
+		memcpy(run->recorded[run->n_recorded++], pf, HOMI_ADDR_LEN);
+	return 0;
+}
+
+/* Owned PFs no policy wants, back in their recorded state, are released. */
+static void forget_torn_down(const struct homi_apply_opts *opts, const struct homi_desired *want,
+			     const struct homi_owned_set *records)
+{
+	for (size_t i = 0; opts->state_dir && records && i < records->n; i++)
+		if (!homi_desired_find(want, records->items[i].pci))
+			homi_state_forget(opts->state_dir, records->items[i].pci);
+}
+
+/* ---- the run ------------------------------------------------------------------ */
+
+static int run_step(struct run *run, const struct homi_step *s)
+{
+	struct homi_fp_hit hit = homi_failpoints_hit(run->opts->failpoints, homi_op_name(s->op));
+	struct homi_step *f = realloc(run->forward, (run->n + 1) * sizeof(*f));
+	struct undo *u = realloc(run->undo, (run->n + 1) * sizeof(*u));
+	int r, status = 0;
+
+	if (f)
+		run->forward = f;
+	if (u)
+		run->undo = u;
+	if (!f || !u)
+		return -ENOMEM;
+	r = compute_undo(run->h, s, &run->undo[run->n]);
+	if (r < 0) {
+		result_add(run->res, s, fmt("%s: cannot read the state before the step: %s", s->pf, strerror(-r)));
+		return r;
+	}
+	run->forward[run->n++] = *s;
+	r = journal_write(run, run->n);
+	if (r < 0) {
+		run->n--;
+		result_add(run->res, s, fmt("journal: %s", strerror(-r)));
+		return r;
+	}
+	if (hit.action == HOMI_FP_ERRNO)
+		r = -hit.value;
+	else if (hit.action == HOMI_FP_NVME)
+		status = hit.value, r = -EIO;
+	else if ((r = exec_step(run->h, s, &status)) < 0 && effect_holds(s, r, status))
+		r = 0;
+	if (r < 0) {
+		_cleanup_free_ char *d = homi_step_describe(s);
+		result_add(run->res, s, fmt("%s: %s", d ? d : homi_op_name(s->op), homi_host_strerror(r, status)));
+		return r;
+	}
+	char *bad = verify_step(run->h, s);
+	result_add(run->res, s, bad);
+	if (bad)
+		return -EIO;
+	if (hit.action == HOMI_FP_CRASH) {
+		if (run->opts->crash_exits)
+			_exit(137);
+		return -ECANCELED;
+	}
+	return 0;
+}
+
+static void steal_notes(struct homi_apply_result *res, struct homi_plan *p)
+{
+	for (size_t i = 0; i < p->n_notes; i++) {
+		char **n = realloc(res->notes, (res->n_notes + 1) * sizeof(*n));
+		if (!n)
+			return;
+		res->notes = n;
+		res->notes[res->n_notes++] = TAKE_PTR(p->notes[i]);
+	}
+}
+
+int homi_apply(struct homi_host *h, const struct homi_desired *want, const struct homi_apply_opts *opts,
+	       struct homi_apply_result **ret, char **ret_errors)
+{
+	struct homi_owned_set *records = NULL;
+	struct run run = { .h = h, .opts = opts };
+	int r = 0;
+
+	*ret = NULL;
+	if (opts->state_dir) {
+		r = homi_state_load(opts->state_dir, &records);
+		if (r < 0) {
+			homi_owned_set_free(records);
+			return r;
+		}
+	}
+	run.res = calloc(1, sizeof(*run.res));
+	if (!run.res) {
+		homi_owned_set_free(records);
+		return -ENOMEM;
+	}
+	run.res->outcome = HOMI_APPLY_NOTHING_TO_DO;
+	for (int round = 0; round <= MAX_ROUNDS; round++) {
+		struct homi_observed *o = NULL;
+		struct homi_plan *p = NULL;
+
+		r = homi_observe(h, want, records, &o);
+		if (r >= 0)
+			r = homi_plan_build(o, want, records, &opts->plan, &p, round == 0 ? ret_errors : NULL);
+		if (r < 0) {
+			homi_observed_free(o);
+			if (round == 0) {
+				homi_apply_result_free(run.res);
+				homi_owned_set_free(records);
+				free(run.forward);
+				free(run.undo);
+				return r;
+			}
+			run.res->error = fmt("re-planning after round %d failed: %s", round, strerror(-r));
+			break;
+		}
+		if (round == 0)
+			steal_notes(run.res, p);
+		if (!p->n_steps) {
+			homi_plan_free(p);
+			homi_observed_free(o);
+			if (round > 0)
+				run.res->outcome = HOMI_APPLY_APPLIED;
+			r = 0;
+			goto done;
+		}
+		if (round == MAX_ROUNDS) {
+			_cleanup_free_ char *d = homi_step_describe(&p->steps[0]);
+			run.res->error = fmt("the state does not converge: after %d rounds still to do: %s", MAX_ROUNDS,
+					     d ? d : "?");
+			homi_plan_free(p);
+			homi_observed_free(o);
+			r = -EIO;
+			break;
+		}
+		for (size_t i = 0; i < p->n_steps && r >= 0; i++) {
+			r = record_owner(&run, o, p->steps[i].pf, records);
+			if (r >= 0)
+				r = run_step(&run, &p->steps[i]);
+		}
+		homi_plan_free(p);
+		homi_observed_free(o);
+		if (r == -ECANCELED)
+			goto crashed;
+		if (r < 0) {
+			for (size_t i = run.res->n_steps; i-- > 0;)
+				if (run.res->steps[i].error) {
+					run.res->error = strdup(run.res->steps[i].error);
+					break;
+				}
+			break;
+		}
+	}
+	rollback(&run);
+	r = 0;
+	goto out;
+done:
+	journal_remove(opts);
+	forget_torn_down(opts, want, records);
+out:
+	free(run.forward);
+	free(run.undo);
+	homi_owned_set_free(records);
+	*ret = run.res;
+	return r;
+crashed:
+	free(run.forward);
+	free(run.undo);
+	homi_owned_set_free(records);
+	homi_apply_result_free(run.res);
+	return -ECANCELED;
+}
+
+int homi_apply_recover(struct homi_host *h, const struct homi_apply_opts *opts, struct homi_apply_result **ret)
+{
+	char path[PATH_MAX];
+	json_error_t err;
+	struct run run = { .h = h, .opts = opts };
+	json_t *j, *steps, *undo;
+	int r = 0;
+
+	*ret = NULL;
+	if (!opts->run_dir)
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", opts->run_dir, JOURNAL);
+	if (access(path, F_OK) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	j = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+	if (!j)
+		return -EBADMSG;
+	steps = json_object_get(j, "steps");
+	undo = json_object_get(j, "undo");
+	size_t n = json_array_size(undo);
+	run.res = calloc(1, sizeof(*run.res));
+	run.forward = calloc(n ? n : 1, sizeof(*run.forward));
+	run.undo = calloc(n ? n : 1, sizeof(*run.undo));
+	if (!run.res || !run.forward || !run.undo || json_array_size(steps) < n) {
+		r = run.res && run.forward && run.undo ? -EBADMSG : -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_t *u = json_array_get(undo, i);
+		if (homi_step_from_json(json_array_get(steps, i), &run.forward[i]) < 0 || json_array_size(u) > 3) {
+			r = -EBADMSG;
+			goto out;
+		}
+		run.undo[i].n = json_array_size(u);
+		for (size_t k = 0; k < run.undo[i].n; k++) {
+			json_t *us = json_array_get(u, k);
+			const char *ov = json_string_value(json_object_get(us, "restore-override"));
+			if (homi_step_from_json(us, &run.undo[i].steps[k]) < 0) {
+				r = -EBADMSG;
+				goto out;
+			}
+			if (ov) {
+				run.undo[i].steps[k].restore_override = true;
+				snprintf(run.undo[i].steps[k].override, sizeof(run.undo[i].steps[k].override), "%s", ov);
+			}
+		}
+		result_add(run.res, &run.forward[i], NULL);
+	}
+	run.n = n;
+	run.res->error = fmt("an apply was interrupted after %zu step%s; rolled back", n, n == 1 ? "" : "s");
+	rollback(&run);
+	*ret = TAKE_PTR(run.res);
+	r = 1;
+out:
+	json_decref(j);
+	free(run.forward);
+	free(run.undo);
+	homi_apply_result_free(run.res);
+	return r;
+}
+
+struct homi_apply_result *homi_apply_result_free(struct homi_apply_result *r)
+{
+	if (!r)
+		return NULL;
+	for (size_t i = 0; i < r->n_steps; i++)
+		free(r->steps[i].error);
+	free(r->steps);
+	for (size_t i = 0; i < r->n_not_undone; i++)
+		free(r->not_undone_why[i]);
+	free(r->not_undone_why);
+	free(r->not_undone);
+	for (size_t i = 0; i < r->n_notes; i++)
+		free(r->notes[i]);
+	free(r->notes);
+	free(r->error);
+	free(r);
+	return NULL;
+}
+
+const char *homi_apply_outcome_name(enum homi_apply_outcome o)
+{
+	switch (o) {
+	case HOMI_APPLY_APPLIED: return "applied";
+	case HOMI_APPLY_NOTHING_TO_DO: return "nothing-to-do";
+	case HOMI_APPLY_ROLLED_BACK: return "rolled-back";
+	default: return "failed";
+	}
+}
+
+json_t *homi_apply_result_to_json(const struct homi_apply_result *r)
+{
+	json_t *o = json_object(), *steps = json_array(), *nu = json_array();
+
+	json_object_set_new(o, "homi-apply", json_integer(1));
+	for (size_t i = 0; i < r->n_steps; i++) {
+		json_t *s = homi_step_to_json(&r->steps[i].step);
+		const char *res = r->steps[i].error ? "failed" : r->steps[i].undone ? "undone" : "done";
+		json_object_set_new(s, "result", json_string(res));
+		if (r->steps[i].error)
+			json_object_set_new(s, "error", json_string(r->steps[i].error));
+		json_array_append_new(steps, s);
+	}
+	json_object_set_new(o, "steps", steps);
+	json_object_set_new(o, "result", json_string(homi_apply_outcome_name(r->outcome)));
+	for (size_t i = 0; i < r->n_not_undone; i++) {
+		json_t *s = homi_step_to_json(&r->not_undone[i]);
+		json_object_set_new(s, "why", json_string(r->not_undone_why[i]));
+		json_array_append_new(nu, s);
+	}
+	json_object_set_new(o, "not-undone", nu);
+	json_object_set_new(o, "error", r->error ? json_string(r->error) : json_null());
+	return o;
+}

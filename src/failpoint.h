@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* Fail points (ARCHITECTURE.md 3.5), for tests only but compiled in every
+ * build and inert unless set:
+ *
+ *   HOMI_FAILPOINTS="op[#n]=errno:EIO|nvme:0x4120|crash[,...]"
+ *
+ * The n-th (default first) execution of plan op OP (a step of the plan being
+ * applied; undo steps are not counted) fails with that errno or NVMe status
+ * without touching the device, or the process dies right after the step. */
+#pragma once
+
+enum homi_fp_action {
+	HOMI_FP_NONE,
+	HOMI_FP_ERRNO, /* value: positive errno */
+	HOMI_FP_NVME,  /* value: NVMe status */
+	HOMI_FP_CRASH,
+};
+
+struct homi_fp_hit {
+	enum homi_fp_action action;
+	int value;
+};
+
+struct homi_failpoints;
+
+/* NULL or "" gives an empty set. -EINVAL with a one-line *ret_error
+ * (caller frees) for a malformed spec. */
+int homi_failpoints_parse(const char *spec, struct homi_failpoints **ret, char **ret_error);
+struct homi_failpoints *homi_failpoints_free(struct homi_failpoints *fp);
+
+/* Counts one execution of OP and says what to do with it. */
+struct homi_fp_hit homi_failpoints_hit(struct homi_failpoints *fp, const char *op);

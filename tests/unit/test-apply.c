@@ -1,0 +1,503 @@
+/* SPDX-License-Identifier: MIT */
+/* Plan and apply against the simulated host: the step order, idempotence,
+ * rollback after a failure at every step, crash recovery at every step,
+ * every feasibility refusal, teardown to the recorded state, drift. */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "apply.h"
+#include "host-sim.h"
+#include "macro.h"
+#include "plan-json.h"
+#include "policy.h"
+
+/* The testbed policy: a vfio VF reading namespace 1, an nvme VF. */
+static const char testbed_policy[] =
+	"{\"homi-policy\": 1, \"devices\": [{\"match\": {\"pci\": \"0000:01:00.0\"}, \"vfs\": ["
+	"{\"vf\": 1, \"driver\": \"vfio-pci\", \"vq\": 2, \"vi\": 1, \"namespaces\": [{\"nsid\": 1, \"access\": \"ro\"}],"
+	" \"owner\": \"user\", \"group\": \"homi-admin\", \"mode\": \"0660\"},"
+	"{\"vf\": 2, \"driver\": \"nvme\", \"vq\": 2, \"vi\": 1, \"namespaces\": [1]}]}]}";
+
+static const char *const expected_ops[] = {
+	"set-autoprobe", "enable-vfs", "assign", "assign", "secondary-online", "attach-ns", "bind",
+	"set-vfio-owner", "assign", "assign", "secondary-online", "attach-ns", "bind",
+};
+
+static char tmpdir[64];
+
+static void setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/homi-apply-XXXXXX");
+	ck_assert(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static struct homi_host *new_sim(void (*tweak)(struct homi_sim_config *))
+{
+	struct homi_sim_config c;
+	struct homi_host *h = NULL;
+
+	homi_sim_config_testbed(&c);
+	if (tweak)
+		tweak(&c);
+	ck_assert_int_eq(homi_host_sim(&c, &h), 0);
+	return h;
+}
+
+static struct homi_desired *desired(struct homi_host *h, const char *json)
+{
+	struct homi_policy *p = homi_policy_new();
+	struct homi_topology *t = NULL;
+	struct homi_desired *d = NULL;
+	char *err = NULL;
+
+	ck_assert_int_eq(h->ops->topology(h, &t), 0);
+	ck_assert_msg(homi_policy_add_buffer(p, "test.json", json, strlen(json), &err) == 0, "policy: %s", err);
+	ck_assert_msg(homi_policy_resolve(p, t, &d, &err) == 0, "resolve: %s", err);
+	homi_topology_free(t);
+	homi_policy_free(p);
+	return d;
+}
+
+static struct homi_plan *plan(struct homi_host *h, const struct homi_desired *d, const struct homi_plan_opts *opts,
+			      char **errors)
+{
+	struct homi_observed *o = NULL;
+	struct homi_plan *p = NULL;
+
+	ck_assert_int_eq(homi_observe(h, d, NULL, &o), 0);
+	homi_plan_build(o, d, NULL, opts, &p, errors);
+	homi_observed_free(o);
+	return p;
+}
+
+static struct homi_apply_opts opts_for(struct homi_failpoints *fp)
+{
+	static char run[128], state[128];
+	snprintf(run, sizeof(run), "%s/run", tmpdir);
+	snprintf(state, sizeof(state), "%s/state", tmpdir);
+	return (struct homi_apply_opts){ .failpoints = fp, .run_dir = run, .state_dir = state };
+}
+
+static enum homi_apply_outcome apply(struct homi_host *h, const struct homi_desired *d,
+				     const struct homi_apply_opts *o)
+{
+	struct homi_apply_result *res = NULL;
+	char *err = NULL;
+	int r = homi_apply(h, d, o, &res, &err);
+
+	ck_assert_msg(r == 0, "apply: %s (%s)", strerror(-r), err ? err : "");
+	enum homi_apply_outcome out = res->outcome;
+	homi_apply_result_free(res);
+	return out;
+}
+
+START_TEST(plan_order)
+{
+	struct homi_host *h = new_sim(NULL);
+	struct homi_desired *d = desired(h, testbed_policy);
+	struct homi_plan *p = plan(h, d, NULL, NULL);
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(p->n_steps, ARRAY_SIZE(expected_ops));
+	for (size_t i = 0; i < p->n_steps; i++)
+		ck_assert_str_eq(homi_op_name(p->steps[i].op), expected_ops[i]);
+	ck_assert_int_eq(p->steps[0].value, 0);   /* autoprobe off before VFs appear */
+	ck_assert_int_eq(p->steps[1].count, 2);   /* VF count: the highest vf listed */
+	ck_assert_int_eq(p->steps[2].cntlid, 1);  /* VF 1 -> SCID 1 by VFN */
+	ck_assert_str_eq(p->steps[6].vf_pci, "0000:01:00.1");
+	ck_assert_str_eq(p->steps[6].driver, "vfio-pci");
+	ck_assert_int_eq(p->steps[7].uid, 1000);
+	ck_assert_int_eq(p->steps[7].mode, 0660);
+	ck_assert_str_eq(p->steps[12].driver, "nvme");
+	/* the JSON of 3.2 */
+	json_t *j = homi_plan_to_json(p);
+	char *s = json_dumps(json_array_get(json_object_get(j, "steps"), 2), JSON_COMPACT | JSON_PRESERVE_ORDER);
+	ck_assert_str_eq(s, "{\"op\":\"assign\",\"pf\":\"0000:01:00.0\",\"cntlid\":1,\"resource\":\"vq\",\"count\":2,\"vf\":1}");
+	free(s);
+	json_decref(j);
+	homi_plan_free(p);
+	homi_desired_free(d);
+	homi_host_free(h);
+}
+END_TEST
+
+START_TEST(apply_and_idempotence)
+{
+	struct homi_host *h = new_sim(NULL);
+	struct homi_desired *d = desired(h, testbed_policy);
+	struct homi_apply_opts o = opts_for(NULL);
+
+	ck_assert_int_eq(apply(h, d, &o), HOMI_APPLY_APPLIED);
+	char *snap = homi_sim_snapshot(h);
+	ck_assert_ptr_nonnull(strstr(snap, "numvfs=2 autoprobe=0"));
+	ck_assert_ptr_nonnull(strstr(snap, "sec 1 online=1 nvq=2 nvi=1"));
+	ck_assert_ptr_nonnull(strstr(snap, "sec 2 online=1 nvq=2 nvi=1"));
+	ck_assert_ptr_nonnull(strstr(snap, "vf 0000:01:00.1 driver=vfio-pci override=vfio-pci"));
+	ck_assert_ptr_nonnull(strstr(snap, "vf 0000:01:00.2 driver=nvme override=nvme"));
+	ck_assert_ptr_nonnull(strstr(snap, "ns 1 ctrls 0 1 2"));
+	ck_assert_ptr_nonnull(strstr(snap, "node /dev/vfio/4 1000:990 0660"));
+	/* the second plan is empty; the second apply changes nothing */
+	struct homi_plan *p = plan(h, d, NULL, NULL);
+	ck_assert_int_eq(p->n_steps, 0);
+	homi_plan_free(p);
+	struct homi_host_counters before = h->counters;
+	ck_assert_int_eq(apply(h, d, &o), HOMI_APPLY_NOTHING_TO_DO);
+	ck_assert_int_eq(h->counters.admin_writes, before.admin_writes);
+	ck_assert_int_eq(h->counters.sysfs_writes, before.sysfs_writes);
+	ck_assert_int_eq(h->counters.resets, 0);
+	char *snap2 = homi_sim_snapshot(h);
+	ck_assert_str_eq(snap, snap2);
+	/* ownership recorded */
+	char rec[256];
+	snprintf(rec, sizeof(rec), "%s/state/owned/0000:01:00.0.json", tmpdir);
+	ck_assert_int_eq(access(rec, F_OK), 0);
+	free(snap);
+	free(snap2);
+	homi_desired_free(d);
+	homi_host_free(h);
+}
+END_TEST
+
+/* Occurrence number of step I's op among the steps before it. */
+static unsigned nth_of(size_t i)
+{
+	unsigned n = 0;
+	for (size_t k = 0; k <= i; k++)
+		n += streq(expected_ops[k], expected_ops[i]);
+	return n;
+}
+
+START_TEST(rollback_at_each_step)
+{
+	static const char *const kinds[] = { "errno:EIO", "nvme:0x4121" };
+	for (size_t kind = 0; kind < ARRAY_SIZE(kinds); kind++)
+		for (size_t i = 0; i < ARRAY_SIZE(expected_ops); i++) {
+			struct homi_host *h = new_sim(NULL);
+			struct homi_desired *d = desired(h, testbed_policy);
+			struct homi_failpoints *fp = NULL;
+			char spec[64];
+
+			snprintf(spec, sizeof(spec), "%s#%u=%s", expected_ops[i], nth_of(i), kinds[kind]);
+			ck_assert_int_eq(homi_failpoints_parse(spec, &fp, NULL), 0);
+			char *before = homi_sim_snapshot(h);
+			struct homi_apply_opts o = opts_for(fp);
+			ck_assert_msg(apply(h, d, &o) == HOMI_APPLY_ROLLED_BACK, "%s", spec);
+			char *after = homi_sim_snapshot(h);
+			ck_assert_msg(streq(before, after), "%s: state not restored:\n%s\nvs\n%s", spec, before, after);
+			ck_assert_int_eq(homi_sim_blocked(h), 0);
+			/* nothing recorded as owned once everything is undone */
+			char rec[256];
+			snprintf(rec, sizeof(rec), "%s/state/owned/0000:01:00.0.json", tmpdir);
+			ck_assert_msg(access(rec, F_OK) < 0, "%s: ownership record left", spec);
+			free(before);
+			free(after);
+			homi_failpoints_free(fp);
+			homi_desired_free(d);
+			homi_host_free(h);
+		}
+}
+END_TEST
+
+START_TEST(crash_at_each_step_then_recover)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(expected_ops); i++) {
+		struct homi_host *h = new_sim(NULL);
+		struct homi_desired *d = desired(h, testbed_policy);
+		struct homi_failpoints *fp = NULL;
+		struct homi_apply_result *res = NULL;
+		char spec[64];
+
+		snprintf(spec, sizeof(spec), "%s#%u=crash", expected_ops[i], nth_of(i));
+		ck_assert_int_eq(homi_failpoints_parse(spec, &fp, NULL), 0);
+		char *before = homi_sim_snapshot(h);
+		struct homi_apply_opts o = opts_for(fp);
+		ck_assert_int_eq(homi_apply(h, d, &o, &res, NULL), -ECANCELED);
+		/* the next start: the journal is found and rolled back */
+		o.failpoints = NULL;
+		ck_assert_int_eq(homi_apply_recover(h, &o, &res), 1);
+		ck_assert_msg(res->outcome == HOMI_APPLY_ROLLED_BACK, "%s", spec);
+		homi_apply_result_free(res);
+		char *after = homi_sim_snapshot(h);
+		ck_assert_msg(streq(before, after), "%s: not restored:\n%s\nvs\n%s", spec, before, after);
+		ck_assert_int_eq(homi_apply_recover(h, &o, &res), 0); /* journal gone */
+		/* and the policy still converges */
+		ck_assert_int_eq(apply(h, d, &o), HOMI_APPLY_APPLIED);
+		free(before);
+		free(after);
+		homi_failpoints_free(fp);
+		homi_desired_free(d);
+		homi_host_free(h);
+		teardown();
+		setup();
+	}
+}
+END_TEST
+
+/* Plans POLICY on a sim (tweaked) and returns the errors. */
+static char *plan_errors(void (*tweak)(struct homi_sim_config *), const char *policy, bool force)
+{
+	struct homi_host *h = new_sim(tweak);
+	struct homi_desired *d = desired(h, policy);
+	struct homi_plan_opts po = { .force = force };
+	char *err = NULL;
+	struct homi_plan *p = plan(h, d, &po, &err);
+	ck_assert_msg(!p, "a plan was made");
+	homi_desired_free(d);
+	homi_host_free(h);
+	return err;
+}
+
+#define ONE_VF(extra) \
+	"{\"homi-policy\": 1, " extra "\"devices\": [{\"match\": {\"pci\": \"0000:01:00.0\"}, \"vfs\": ["
+
+START_TEST(infeasible)
+{
+	char *e;
+
+	e = plan_errors(NULL, ONE_VF("") "{\"vf\": 1, \"driver\": \"nvme\", \"vq\": 3, \"vi\": 1}]}]}", false);
+	ck_assert_str_eq(e, "0000:01:00.0: VF 1: vq 3 is more than the 2 VQ resources a VF may have (VQFRSM) "
+			    "(test.json: $.devices[0].vfs[0])");
+	free(e);
+	e = plan_errors(NULL, ONE_VF("") "{\"vf\": 1, \"driver\": \"nvme\"}]}]}", false);
+	ck_assert_str_eq(e, "0000:01:00.0: VF 1: driver nvme needs an online VF: give vq and vi "
+			    "(test.json: $.devices[0].vfs[0])");
+	free(e);
+	e = plan_errors(NULL, ONE_VF("") "{\"vf\": 1, \"driver\": \"nvme\", \"vq\": 2, \"vi\": 1, \"namespaces\": [7]}]}]}",
+			false);
+	ck_assert_str_eq(e, "0000:01:00.0: VF 1: namespace 7 does not exist on this controller "
+			    "(test.json: $.devices[0].vfs[0])");
+	free(e);
+}
+END_TEST
+
+static void fixed(struct homi_sim_config *c) { c->pfs[0].fixed = true; }
+static void primary_holds(struct homi_sim_config *c)
+{
+	c->pfs[0].vqrfap = 6; /* the primary keeps 6 of the 8 flexible VQ */
+	c->pfs[0].virfap = 2;
+}
+static void mounted(struct homi_sim_config *c) { c->root_fs_on = NULL; }
+
+START_TEST(fixed_resources)
+{
+	char *e = plan_errors(fixed, ONE_VF("") "{\"vf\": 1, \"driver\": \"nvme\", \"vq\": 2, \"vi\": 1}]}]}", false);
+	ck_assert_ptr_nonnull(strstr(e, "VF 1: vq and vi given, but the controller's VF resources are fixed"));
+	free(e);
+	/* without vq/vi it only enables and binds: no assign, no online */
+	struct homi_host *h = new_sim(fixed);
+	struct homi_desired *d = desired(h, ONE_VF("") "{\"vf\": 2, \"driver\": \"vfio-pci\"}]}]}");
+	struct homi_plan *p = plan(h, d, NULL, NULL);
+	ck_assert_int_eq(p->n_steps, 3);
+	ck_assert_str_eq(homi_op_name(p->steps[0].op), "set-autoprobe");
+	ck_assert_str_eq(homi_op_name(p->steps[1].op), "enable-vfs");
+	ck_assert_str_eq(homi_op_name(p->steps[2].op), "bind");
+	ck_assert_str_eq(p->steps[2].vf_pci, "0000:01:00.2");
+	homi_plan_free(p);
+	homi_desired_free(d);
+	homi_host_free(h);
+}
+END_TEST
+
+START_TEST(primary_flexible_allocation)
+{
+	static const char policy[] = ONE_VF("") "{\"vf\": 1, \"driver\": \"nvme\", \"vq\": 2, \"vi\": 1},"
+					       "{\"vf\": 2, \"driver\": \"nvme\", \"vq\": 2, \"vi\": 1},"
+					       "{\"vf\": 3, \"driver\": \"nvme\", \"vq\": 2, \"vi\": 1}]}]}";
+	char *e = plan_errors(primary_holds, policy, false);
+	ck_assert_ptr_nonnull(strstr(e, "takes effect only with a function-level reset of the PF, which the policy does "
+					"not allow (set \"allow-pf-reset\": true)"));
+	free(e);
+
+	char allowed[sizeof(policy) + 64];
+	snprintf(allowed, sizeof(allowed), "%s", policy);
+	char *at = strstr(allowed, "\"vfs\"");
+	memmove(at + 24, at, strlen(at) + 1);
+	memcpy(at, "\"allow-pf-reset\": true, ", 24);
+	struct homi_host *h = new_sim(primary_holds);
+	struct homi_desired *d = desired(h, allowed);
+	struct homi_plan *p = plan(h, d, NULL, NULL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_str_eq(homi_op_name(p->steps[0].op), "primary-flex");
+	ck_assert_int_eq(p->steps[0].count, 2); /* 8 - 3 x 2 */
+	ck_assert_str_eq(homi_op_name(p->steps[1].op), "primary-flex");
+	ck_assert_int_eq(p->steps[1].count, 1); /* 4 - 3 x 1 */
+	ck_assert_str_eq(homi_op_name(p->steps[2].op), "reset-pf");
+	homi_plan_free(p);
+	struct homi_apply_opts o = opts_for(NULL);
+	ck_assert_int_eq(apply(h, d, &o), HOMI_APPLY_APPLIED);
+	ck_assert_int_eq(h->counters.resets, 1);
+	char *snap = homi_sim_snapshot(h);
+	ck_assert_ptr_nonnull(strstr(snap, "vqrfap=2 virfap=1"));
+	free(snap);
+	homi_desired_free(d);
+	homi_host_free(h);
+}
+END_TEST
+
+START_TEST(in_use_refusals)
+{
+	struct homi_host *h = new_sim(mounted);
+	struct homi_desired *d = desired(h, testbed_policy);
+	struct homi_apply_opts o = opts_for(NULL);
+	char *err = NULL;
+
+	ck_assert_int_eq(apply(h, d, &o), HOMI_APPLY_APPLIED);
+	homi_desired_free(d);
+	/* three VFs now: the count changes, VF 1 is open through vfio */
+	ck_assert_int_eq(homi_sim_set_vfio_open(h, "0000:01:00.1", true), 0);
+	d = desired(h, ONE_VF("") "{\"vf\": 3}]}]}");
+	struct homi_plan_opts force = { .force = true };
+	struct homi_plan *p = plan(h, d, &force, &err);
+	ck_assert_ptr_null(p);
+	ck_assert_ptr_nonnull(strstr(err, "0000:01:00.0: VF 1 (0000:01:00.1) is in use: pid 4242 (simulated) holds it "
+					  "open through vfio; changing the VF count would block in the kernel until it "
+					  "is released (--force does not override this)"));
+	free(err);
+	ck_assert_int_eq(homi_sim_blocked(h), 0);
+	/* an nvme VF with a mounted namespace: refused, unless --force */
+	ck_assert_int_eq(homi_sim_set_vfio_open(h, "0000:01:00.1", false), 0);
+	ck_assert_int_eq(homi_sim_set_mounted(h, "0000:01:00.2", 1, true), 0);
+	p = plan(h, d, NULL, &err);
+	ck_assert_ptr_null(p);
+	ck_assert_ptr_nonnull(strstr(err, "VF 2 (0000:01:00.2) is in use: a namespace of it is mounted (simulated)"));
+	free(err);
+	p = plan(h, d, &force, NULL);
+	ck_assert_ptr_nonnull(p);
+	homi_plan_free(p);
+	homi_desired_free(d);
+	homi_host_free(h);
+}
+END_TEST
+
+START_TEST(mounted_rw_refusal)
+{
+	static const char rw[] = ONE_VF("") "{\"vf\": 1, \"driver\": \"vfio-pci\", \"vq\": 2, \"vi\": 1, \"namespaces\": [1]}]}]}";
+	struct homi_host *h = new_sim(NULL);
+	ck_assert_int_eq(homi_sim_set_mounted(h, "0000:01:00.0", 1, true), 0);
+	struct homi_desired *d = desired(h, rw);
+	char *err = NULL;
+	struct homi_plan *p = plan(h, d, NULL, &err);
+	ck_assert_ptr_null(p);
+	ck_assert_ptr_nonnull(strstr(err, "VF 1: namespace 1 is in use by the kernel (namespace 1 is mounted (simulated)); "
+					  "a second writer through vfio-pci destroys file systems"));
+	free(err);
+	homi_desired_free(d);
+	homi_host_free(h);
+}
+END_TEST
+
+START_TEST(teardown_to_recorded_state)
+{
+	struct homi_host *h = new_sim(NULL);
+	char *before = homi_sim_snapshot(h);
+	struct homi_desired *d = desired(h, testbed_policy);
+	struct homi_apply_opts o = opts_for(NULL);
+
+	ck_assert_int_eq(apply(h, d, &o), HOMI_APPLY_APPLIED);
+	homi_desired_free(d);
+	/* no policy matches any more: back to the recorded state */
+	d = desired(h, "{\"homi-policy\": 1, \"devices\": []}");
+	ck_assert_int_eq(apply(h, d, &o), HOMI_APPLY_APPLIED);
+	char *after = homi_sim_snapshot(h);
+	ck_assert_str_eq(before, after);
+	char rec[256];
+	snprintf(rec, sizeof(rec), "%s/state/owned/0000:01:00.0.json", tmpdir);
+	ck_assert_int_eq(access(rec, F_OK), -1); /* released once restored */
+	ck_assert_int_eq(apply(h, d, &o), HOMI_APPLY_NOTHING_TO_DO);
+	free(before);
+	free(after);
+	homi_desired_free(d);
+	homi_host_free(h);
+}
+END_TEST
+
+START_TEST(drift_after_controller_reset)
+{
+	struct homi_host *h = new_sim(NULL);
+	struct homi_desired *d = desired(h, testbed_policy);
+	struct homi_apply_opts o = opts_for(NULL);
+
+	ck_assert_int_eq(apply(h, d, &o), HOMI_APPLY_APPLIED);
+	char *good = homi_sim_snapshot(h);
+	/* error recovery resets the PF controller: every secondary offline */
+	ck_assert_int_eq(homi_sim_controller_reset(h, "0000:01:00.0"), 0);
+	struct homi_plan *p = plan(h, d, NULL, NULL);
+	ck_assert_int_gt(p->n_steps, 0);
+	ck_assert_str_eq(homi_op_name(p->steps[0].op), "unbind"); /* VF 1 leaves vfio-pci before its controller changes */
+	homi_plan_free(p);
+	ck_assert_int_eq(apply(h, d, &o), HOMI_APPLY_APPLIED);
+	char *again = homi_sim_snapshot(h);
+	ck_assert_str_eq(good, again);
+	free(good);
+	free(again);
+	homi_desired_free(d);
+	homi_host_free(h);
+}
+END_TEST
+
+START_TEST(failpoint_spec)
+{
+	struct homi_failpoints *fp = NULL;
+	char *err = NULL;
+
+	ck_assert_int_eq(homi_failpoints_parse("bind#2=errno:EBUSY,assign=nvme:0x4120,reset-pf=crash", &fp, &err), 0);
+	ck_assert_int_eq(homi_failpoints_hit(fp, "bind").action, HOMI_FP_NONE);
+	struct homi_fp_hit hit = homi_failpoints_hit(fp, "bind");
+	ck_assert_int_eq(hit.action, HOMI_FP_ERRNO);
+	ck_assert_int_eq(hit.value, EBUSY);
+	hit = homi_failpoints_hit(fp, "assign");
+	ck_assert_int_eq(hit.action, HOMI_FP_NVME);
+	ck_assert_int_eq(hit.value, 0x4120);
+	ck_assert_int_eq(homi_failpoints_hit(fp, "reset-pf").action, HOMI_FP_CRASH);
+	homi_failpoints_free(fp);
+	ck_assert_int_eq(homi_failpoints_parse("bind=errno:EWHAT", &fp, &err), -EINVAL);
+	ck_assert_str_eq(err, "HOMI_FAILPOINTS: 'bind=errno:EWHAT': expected op[#n]=errno:NAME|nvme:STATUS|crash");
+	free(err);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("apply");
+	TCase *tc = tcase_create("sim");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, plan_order);
+	tcase_add_test(tc, apply_and_idempotence);
+	tcase_add_test(tc, rollback_at_each_step);
+	tcase_add_test(tc, crash_at_each_step_then_recover);
+	tcase_add_test(tc, infeasible);
+	tcase_add_test(tc, fixed_resources);
+	tcase_add_test(tc, primary_flexible_allocation);
+	tcase_add_test(tc, in_use_refusals);
+	tcase_add_test(tc, mounted_rw_refusal);
+	tcase_add_test(tc, teardown_to_recorded_state);
+	tcase_add_test(tc, drift_after_controller_reset);
+	tcase_add_test(tc, failpoint_spec);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
