@@ -312,6 +312,53 @@ START_TEST(multipath_namespaces)
 }
 END_TEST
 
+/* The synthetic two-socket server (tests/fixtures/synth-gpu-server.txt has
+ * the layout). Host bridges 00 and 40 are NUMA node 0, 80 and c0 node 1. */
+START_TEST(synth_gpu_server_affinity)
+{
+	static const char *const gpus[] = { "0000:03:00.0", "0000:43:00.0", "0000:83:00.0", "0000:c3:00.0" };
+	static const char *const nvmes[] = { "0000:04:00.0", "0000:06:00.0", "0000:44:00.0",
+					     "0000:47:00.0", "0000:84:00.0", "0000:c4:00.0" };
+	static const char *const want[4][6] = {
+		/* GPU0 shares SW0 with NVMe-A (PIX); the boot SSD is on another
+		 * root port of pci0000:00 (PHB); pci0000:40 is another host
+		 * bridge of node 0 (NODE); 80/c0 are node 1 (SYS). */
+		{ "PIX", "PHB", "NODE", "NODE", "SYS", "SYS" },
+		/* GPU1 shares SW1 with NVMe-B (PIX); NVMe-C sits below SW2,
+		 * itself below SW1: two switches, no host bridge (PXB). */
+		{ "NODE", "NODE", "PIX", "PXB", "SYS", "SYS" },
+		/* GPU2 shares SW3 with NVMe-D; NVMe-E is on pci0000:c0, node 1. */
+		{ "SYS", "SYS", "SYS", "SYS", "PIX", "NODE" },
+		/* GPU3 (NVIDIA, VGA class: still a GPU) shares SW4 with NVMe-E. */
+		{ "SYS", "SYS", "SYS", "SYS", "NODE", "PIX" },
+	};
+	struct homi_sysfs *s = NULL;
+	struct homi_pci *pci = NULL;
+	struct homi_topology *t = NULL;
+	const char *root = fixture_unpack("synth-gpu-server");
+
+	ck_assert_int_eq(homi_sysfs_open(root, &s), 0);
+	ck_assert_int_eq(homi_pci_open(root, &pci), 0);
+	ck_assert_int_eq(homi_topology_load(s, pci, &t), 0); /* port types from the PCIe capability */
+	ck_assert_int_eq(t->n_devices, 42);
+	ck_assert_int_eq(t->n_warnings, 0);
+	ck_assert_int_eq(t->n_affinity, 24);
+	for (size_t g = 0; g < 4; g++)
+		for (size_t n = 0; n < 6; n++)
+			ck_assert_msg(streq(affinity_of(t, gpus[g], nvmes[n]), want[g][n]), "%s / %s: %s, expected %s",
+				      gpus[g], nvmes[n], affinity_of(t, gpus[g], nvmes[n]), want[g][n]);
+	ck_assert_int_eq(t->devices[dev_idx(t, "0000:08:00.0")].kind, HOMI_KIND_OTHER); /* ASPEED BMC VGA */
+	ck_assert_int_eq(t->devices[dev_idx(t, "0000:06:00.0")].kind, HOMI_KIND_NVME);
+	ck_assert_int_eq(t->devices[dev_idx(t, "0000:45:00.0")].port_type, 5); /* SW2 upstream, read from config */
+	const struct homi_device *vf2 = &t->devices[dev_idx(t, "0000:04:00.2")];
+	ck_assert_int_eq(vf2->vf, 2);
+	ck_assert_int_eq(vf2->nvme.cntlid, 18); /* never derived from the VF number */
+	homi_topology_free(t);
+	homi_pci_free(pci);
+	homi_sysfs_free(s);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("topology");
@@ -326,6 +373,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, partial_tree);
 	tcase_add_test(tc, capture_cannot_escape);
 	tcase_add_test(tc, multipath_namespaces);
+	tcase_add_test(tc, synth_gpu_server_affinity);
 	suite_add_tcase(s, tc);
 	return s;
 }
