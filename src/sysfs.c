@@ -36,7 +36,13 @@ static int open_in_root(const struct homi_sysfs *s, const char *rel, int flags)
 		.flags = (uint64_t)(flags | O_CLOEXEC),
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
-	return (int)syscall(SYS_openat2, s->rootfd, rel, &how, sizeof(how));
+	/* openat2 answers EAGAIN when a rename or mount anywhere raced with
+	 * the lookup (RESOLVE_IN_ROOT is checked against it): retry. */
+	for (int i = 0;; i++) {
+		int fd = (int)syscall(SYS_openat2, s->rootfd, rel, &how, sizeof(how));
+		if (fd >= 0 || errno != EAGAIN || i == 64)
+			return fd;
+	}
 }
 
 int homi_sysfs_open(const char *root, struct homi_sysfs **ret)
