@@ -8,20 +8,140 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
+#include "defaults.h"
 #include "homictl.h"
 #include "model-json.h"
 
+static int ctl_open(struct ctl *ctl);
+
 static const struct ctl_command commands[] = {
-	{ "topology", "", 0, 0, cmd_topology, "PCI tree of host bridges, switches, NVMe and GPUs, and their affinity" },
-	{ "device list", "", 0, 0, cmd_device_list, "NVMe and GPU functions" },
-	{ "device show", "PCI", 1, 1, cmd_device_show, "one function, with its NVMe virtualization state" },
+	{ .words = "topology", .args = "", .run = cmd_topology,
+	  .help = "PCI tree of host bridges, switches, NVMe and GPUs, and their affinity" },
+	{ .words = "device list", .args = "", .run = cmd_device_list, .help = "NVMe and GPU functions" },
+	{ .words = "device show", .args = "PCI", .min_args = 1, .max_args = 1, .run = cmd_device_show,
+	  .help = "one function, with its NVMe virtualization state" },
+	{ .words = "policy check", .args = "FILE...", .min_args = 1, .max_args = 64, .run = cmd_policy_check,
+	  .help = "validate policies and show what they match here" },
+	{ .words = "plan", .args = "[FILE...]", .max_args = 64, .run = cmd_plan, .options = "force",
+	  .help = "the steps that would make the policies true (exit 3: pending)" },
+	{ .words = "apply", .args = "[FILE...] [--dry-run] [--force]", .max_args = 64, .run = cmd_apply,
+	  .options = "dry-run force", .changes = true, .help = "make the policies true, transactionally" },
+	{ .words = "teardown", .args = "PF [--allow-pf-reset]", .min_args = 1, .max_args = 1, .run = cmd_teardown,
+	  .options = "allow-pf-reset force", .changes = true, .help = "return an owned PF to its recorded state" },
+	{ .words = "release", .args = "PF", .min_args = 1, .max_args = 1, .run = cmd_release, .changes = true,
+	  .help = "forget an owned PF without changing it" },
 };
 
 /* Commands of the grammar that this version does not provide yet. */
 static const char *const planned[] = {
-	"policy check", "plan", "apply", "teardown", "release", "vf assign", "vf unassign",
-	"ns attach", "ns detach", "check", "status", "wait", "completion",
+	"vf assign", "vf unassign", "ns attach", "ns detach", "check", "status", "wait", "completion",
 };
+
+const char *ctl_opt(const struct ctl *ctl, const char *name)
+{
+	for (size_t i = 0; i < ctl->n_opts; i++)
+		if (streq(ctl->opt_names[i], name))
+			return ctl->opt_values[i];
+	return NULL;
+}
+
+int ctl_opt_int(struct ctl *ctl, const struct ctl_command *cmd, const char *name, long min, long max, long *ret)
+{
+	const char *v = ctl_opt(ctl, name);
+	char *end;
+	long n;
+
+	if (!v)
+		return EXIT_OK;
+	n = strtol(v, &end, 0);
+	if (!*v || *end || n < min || n > max)
+		return ctl_usage_error(cmd, "--%s: expected an integer from %ld to %ld, got '%s'", name, min, max, v);
+	*ret = n;
+	return EXIT_OK;
+}
+
+/* Splits the command's --options out of ARGV (in place); EXIT_USAGE on an
+ * option the command does not take. */
+static int parse_command_options(struct ctl *ctl, const struct ctl_command *cmd, int *argc, char **argv)
+{
+	int w = 0;
+
+	for (int i = 0; i < *argc; i++) {
+		const char *a = argv[i];
+		char spec[128], *save = NULL, *tok;
+		bool found = false;
+
+		if (a[0] != '-' || !a[1] || streq(a, "--")) {
+			argv[w++] = argv[i];
+			continue;
+		}
+		snprintf(spec, sizeof(spec), "%s", cmd->options ? cmd->options : "");
+		for (tok = strtok_r(spec, " ", &save); tok && !found; tok = strtok_r(NULL, " ", &save)) {
+			size_t l = strlen(tok);
+			bool takes = tok[l - 1] == '=';
+			if (takes)
+				tok[l - 1] = '\0';
+			if (!has_prefix(a, "--") || !streq(a + 2, tok))
+				continue;
+			found = true;
+			if (ctl->n_opts == CTL_MAX_OPTS)
+				return ctl_usage_error(cmd, "too many options");
+			ctl->opt_names[ctl->n_opts] = a + 2;
+			if (takes) {
+				if (i + 1 >= *argc)
+					return ctl_usage_error(cmd, "%s needs a value", a);
+				ctl->opt_values[ctl->n_opts++] = argv[++i];
+			} else {
+				ctl->opt_values[ctl->n_opts++] = "";
+			}
+		}
+		if (!found)
+			return ctl_usage_error(cmd, "unknown option '%s'", a);
+	}
+	*argc = w;
+	return EXIT_OK;
+}
+
+/* ARCHITECTURE.md 3.1: homictl talks to homid when its socket exists;
+ * without it, changing commands refuse unless --direct; --direct refuses to
+ * change devices while homid runs. */
+static int check_mode(struct ctl *ctl, const struct ctl_command *cmd)
+{
+	struct stat st;
+	bool daemon = stat(ctl->socket, &st) == 0 && S_ISSOCK(st.st_mode);
+
+	if (!cmd->changes)
+		return EXIT_OK;
+	if (ctl->sysfs_root)
+		return ctl_fail(ctl, EXIT_USAGE, EINVAL, "homictl: --sysfs-root allows read-only commands only");
+	if (!ctl->direct)
+		return daemon ? ctl_fail(ctl, EXIT_ERROR, ENOSYS,
+					 "homictl: %s: talking to homid is not available in homi %s yet; use --direct "
+					 "after stopping homid",
+					 ctl->socket, PACKAGE_VERSION)
+			      : ctl_fail(ctl, EXIT_NO_DAEMON, ENOENT, "homid is not running; use --direct");
+	if (daemon)
+		return ctl_fail(ctl, EXIT_ERROR, EBUSY,
+				"homictl: homid is running (%s): --direct does not change devices behind its back",
+				ctl->socket);
+	if (geteuid() != 0)
+		return ctl_fail(ctl, EXIT_ERROR, EPERM, "homictl: changing devices needs root");
+	return EXIT_OK;
+}
+
+int ctl_open_host(struct ctl *ctl, struct homi_host **ret)
+{
+	int r = ctl_open(ctl);
+
+	if (r != EXIT_OK)
+		return r;
+	r = homi_host_linux(ctl->sysfs, ret);
+	if (r < 0)
+		return ctl_fail(ctl, EXIT_ERROR, -r, "homictl: %s", strerror(-r));
+	return EXIT_OK;
+}
 
 static const char usage_line[] =
 	"usage: homictl [-j|--json] [-s|--socket PATH] [--direct] [--sysfs-root DIR] [-v|--verbose] COMMAND [ARGS]";
@@ -32,7 +152,7 @@ static void print_help(void)
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
 		char left[64];
 		snprintf(left, sizeof(left), "%s %s", commands[i].words, commands[i].args);
-		printf("  %-24s %s\n", left, commands[i].help);
+		printf("  %-40s %s\n", left, commands[i].help);
 	}
 	printf("\nOptions:\n"
 	       "  -j, --json            print JSON documents (errors too)\n"
@@ -223,14 +343,27 @@ int main(int argc, char **argv)
 		return ctl_usage_error(NULL, "unknown command '%s'", argv[0]);
 	}
 	nargs = argc - used;
-	for (int i = used; i < argc; i++)
-		if (argv[i][0] == '-' && argv[i][1])
-			return ctl_usage_error(cmd, "unknown option '%s'", argv[i]);
+	r = parse_command_options(&ctl, cmd, &nargs, argv + used);
+	if (r != EXIT_OK)
+		return r;
 	if (nargs < cmd->min_args)
 		return ctl_usage_error(cmd, "'%s': missing %s", cmd->words, cmd->args);
 	if (nargs > cmd->max_args)
 		return ctl_usage_error(cmd, "'%s': unexpected argument '%s'", cmd->words, argv[used + cmd->max_args]);
+	r = check_mode(&ctl, cmd);
+	if (r != EXIT_OK)
+		return r;
+	int lock = -1;
+	if (cmd->changes) {
+		lock = homi_lock_take(homi_run_dir());
+		if (lock < 0)
+			return ctl_fail(&ctl, EXIT_ERROR, -lock, "%s/%s: %s", homi_run_dir(), HOMI_LOCK_NAME,
+					lock == -EBUSY ? "another homi process is changing devices"
+						       : strerror(-lock));
+	}
 	r = cmd->run(&ctl, nargs, argv + used);
+	if (lock >= 0)
+		close(lock);
 	homi_pci_free(ctl.pci);
 	homi_sysfs_free(ctl.sysfs);
 	if (fflush(stdout) != 0)

@@ -8,6 +8,7 @@
 #include "macro.h"
 #include "pci.h"
 #include "sysfs.h"
+#include "host.h"
 #include "topology.h"
 
 /* Exit codes of ARCHITECTURE.md 3.1. */
@@ -20,12 +21,17 @@ enum {
 	EXIT_NO_DAEMON = 5,
 };
 
+#define CTL_MAX_OPTS 8
+
 struct ctl {
 	bool json, direct, verbose;
 	const char *socket;
 	const char *sysfs_root; /* NULL: live /sys */
 	struct homi_sysfs *sysfs;
 	struct homi_pci *pci;
+	/* the command's own options: name -> value ("" for a flag) */
+	const char *opt_names[CTL_MAX_OPTS], *opt_values[CTL_MAX_OPTS];
+	size_t n_opts;
 };
 
 struct ctl_command {
@@ -34,7 +40,14 @@ struct ctl_command {
 	int min_args, max_args;
 	int (*run)(struct ctl *ctl, int argc, char **argv);
 	const char *help;
+	const char *options; /* "dry-run force vq=": its own --options; NAME= takes a value */
+	bool changes;        /* changes devices: root, --direct or homid */
 };
+
+/* Value of the command option NAME, "" for a flag given, NULL when absent. */
+const char *ctl_opt(const struct ctl *ctl, const char *name);
+/* Parses an option value as an integer in [MIN, MAX]; EXIT_USAGE on error. */
+int ctl_opt_int(struct ctl *ctl, const struct ctl_command *cmd, const char *name, long min, long max, long *ret);
 
 /* Reports an error about SUBJECT (a device, a file, a path) as one line on
  * stderr and, with -j, as a homi-error document on stdout. Returns CODE. */
@@ -51,6 +64,15 @@ int ctl_find_device(struct ctl *ctl, const struct homi_topology *t, const char *
 /* Prints a JSON document (steals the reference); returns an exit code. */
 int ctl_print_json(struct ctl *ctl, json_t *doc);
 
+/* For commands that change devices (or plan changes): the live host, with
+ * the lock held while changing. Returns an exit code. */
+int ctl_open_host(struct ctl *ctl, struct homi_host **ret);
+
 int cmd_topology(struct ctl *ctl, int argc, char **argv);
+int cmd_policy_check(struct ctl *ctl, int argc, char **argv);
+int cmd_plan(struct ctl *ctl, int argc, char **argv);
+int cmd_apply(struct ctl *ctl, int argc, char **argv);
+int cmd_teardown(struct ctl *ctl, int argc, char **argv);
+int cmd_release(struct ctl *ctl, int argc, char **argv);
 int cmd_device_list(struct ctl *ctl, int argc, char **argv);
 int cmd_device_show(struct ctl *ctl, int argc, char **argv);

@@ -602,6 +602,13 @@ int homi_apply(struct homi_host *h, const struct homi_desired *want, const struc
 			return r;
 		}
 	}
+	if (records && opts->plan.only_pf) {
+		size_t w = 0;
+		for (size_t i = 0; i < records->n; i++)
+			if (streq(records->items[i].pci, opts->plan.only_pf))
+				records->items[w++] = records->items[i];
+		records->n = w;
+	}
 	run.res = calloc(1, sizeof(*run.res));
 	if (!run.res) {
 		homi_owned_set_free(records);

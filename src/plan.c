@@ -530,7 +530,7 @@ int homi_plan_build(const struct homi_observed *o, const struct homi_desired *wa
 		const struct homi_owned *rec = homi_owned_find(records, pci);
 		bool protect = (want && homi_desired_protected(want, pci));
 
-		if (!w && !rec)
+		if ((!w && !rec) || (b.opts->only_pf && !streq(pci, b.opts->only_pf)))
 			continue;
 		plan_pf(&b, p, w, rec, protect);
 	}

@@ -115,6 +115,7 @@ const struct homi_pf_observed *homi_observed_pf(const struct homi_observed *o, c
 struct homi_plan_opts {
 	bool force;                   /* override "a namespace of an nvme VF is mounted" */
 	bool teardown_allow_pf_reset; /* teardown may reset PFs to restore their allocation */
+	const char *only_pf;          /* plan this PF alone (teardown PF, the imperative commands) */
 };
 
 /* Plans WANT against O. PFs owned (RECORDS) that WANT no longer names are
