@@ -162,6 +162,25 @@ vm_testbed_sequence() {
 	return 0
 }
 
+# vm_teardown PF: unbind every VF, take the secondaries offline, disable
+# the VFs (sriov_numvfs=0), sriov_drivers_autoprobe back to 1.
+vm_teardown() {
+	_c=$(vm_ctrl "$1") || vm_fail "$1: not bound to nvme"
+	for _l in "$VM_PCI/$1"/virtfn*; do
+		[ -L "$_l" ] || continue
+		_v=$(readlink "$_l")
+		vm_unbind "${_v##*/}"
+	done
+	nvme list-secondary "/dev/$_c" -o json | awk '
+		/"secondary-controller-identifier"/ { gsub(/[^0-9]/, ""); scid = $0 }
+		/"secondary-controller-state"/ { gsub(/[^0-9]/, ""); if ($0 % 2) print scid }' |
+		while read -r _s; do
+			vm_run nvme virt-mgmt "/dev/$_c" -c "$_s" -a 7 -n 0
+		done
+	vm_write "$VM_PCI/$1/sriov_numvfs" 0
+	vm_write "$VM_PCI/$1/sriov_drivers_autoprobe" 1
+}
+
 # vm_save NAME CMD...: run CMD, keep its stdout in $VM_OUT/NAME and export
 # it; the script fails when CMD fails.
 vm_save() {
@@ -170,6 +189,8 @@ vm_save() {
 	"$@" > "$VM_OUT/$_name" || vm_fail "$* (status $?)"
 	homi-vm-export "$VM_OUT/$_name" || vm_fail "exporting $_name failed"
 }
+
+_vm_no_dates() { sed -E 's/ [A-Z][a-z]{2} +[0-9]+ +([0-9]+:[0-9]+|[0-9]{4}) / /'; }
 
 # vm_facts FILE: the facts golden tests need (nvme-cli view, IOMMU groups,
 # command lines) in one text file.
@@ -200,10 +221,13 @@ vm_facts() {
 		done
 		echo "## nvme list"
 		nvme list
+		# ls -l without its time column, so that the file is reproducible.
 		echo "## ls -l /sys/kernel/iommu_groups/*/devices"
-		ls -l /sys/kernel/iommu_groups/*/devices
+		# shellcheck disable=SC2012 # the ls -l view is the point
+		ls -l /sys/kernel/iommu_groups/*/devices | _vm_no_dates
 		echo "## ls -l /dev/vfio"
-		ls -l /dev/vfio
+		# shellcheck disable=SC2012
+		ls -l /dev/vfio | _vm_no_dates
 	} > "$1" 2>&1
 }
 
@@ -249,11 +273,15 @@ vm_time() {
 	_rc=0
 	"$@" || _rc=$?
 	_vm_now
-	echo "HOMI-VM-TIME $_label $((_ns - _t0)) rc=$_rc" > /dev/console
+	if [ -w /dev/console ]; then
+		echo "HOMI-VM-TIME $_label $((_ns - _t0)) rc=$_rc" > /dev/console
+	else
+		echo "HOMI-VM-TIME $_label $((_ns - _t0)) rc=$_rc"
+	fi
 	return "$_rc"
 }
 _vm_now() {
 	_ns=
-	{ read -r _ && read -r _ && read -r _ _ _ns _; } < /proc/timer_list 2>/dev/null
+	{ read -r _ && read -r _ && read -r _ _ _ns _; } 2>/dev/null < /proc/timer_list
 	[ -n "$_ns" ] || _ns=$(homi-vm-now)
 }
