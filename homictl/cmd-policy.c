@@ -10,6 +10,7 @@
 #include "apply.h"
 #include "defaults.h"
 #include "homictl.h"
+#include "overlay.h"
 #include "plan-json.h"
 #include "policy.h"
 #include "state.h"
@@ -137,17 +138,33 @@ static int plan_and_print(struct ctl *ctl, struct homi_host *h, const struct hom
 	return r;
 }
 
-static int desired_for(struct ctl *ctl, struct homi_host *h, int argc, char **argv, struct homi_desired **ret)
+int ctl_desired(struct ctl *ctl, struct homi_host *h, int argc, char **argv, const struct homi_overlay *overlay,
+		struct homi_desired **ret)
 {
 	struct homi_policy *p = NULL;
 	struct homi_topology *t = NULL;
-	int r = load_policies(ctl, argc, argv, &p);
+	struct homi_overlay *loaded = NULL;
+	char *errors = NULL;
+	int r = load_policies(ctl, argc, argv, &p), e;
 
 	if (r != EXIT_OK)
 		return r;
-	int e = h->ops->topology(h, &t);
+	e = h->ops->topology(h, &t);
 	r = e < 0 ? ctl_fail(ctl, EXIT_ERROR, -e, "%s: %s", homi_sysfs_root(ctl->sysfs), strerror(-e))
 		  : resolve(ctl, p, t, ret);
+	/* The imperative changes (vf assign, ns attach) stay on top. */
+	if (r == EXIT_OK && !overlay) {
+		e = homi_overlay_load(homi_state_dir(), homi_run_dir(), &loaded);
+		if (e < 0)
+			r = ctl_fail(ctl, EXIT_ERROR, -e, "%s/overlay.json: %s", homi_state_dir(), strerror(-e));
+		overlay = loaded;
+	}
+	if (r == EXIT_OK && (e = homi_overlay_merge(overlay, t, *ret, &errors)) < 0)
+		r = ctl_fail(ctl, EXIT_ERROR, -e, "%s", errors ? errors : strerror(-e));
+	if (r != EXIT_OK)
+		*ret = homi_desired_free(*ret);
+	free(errors);
+	homi_overlay_free(loaded);
 	homi_topology_free(t);
 	homi_policy_free(p);
 	return r;
@@ -162,7 +179,7 @@ int cmd_plan(struct ctl *ctl, int argc, char **argv)
 
 	if (r != EXIT_OK)
 		return r;
-	r = desired_for(ctl, h, argc, argv, &d);
+	r = ctl_desired(ctl, h, argc, argv, NULL, &d);
 	if (r == EXIT_OK)
 		r = plan_and_print(ctl, h, d, &opts);
 	homi_desired_free(d);
@@ -199,8 +216,7 @@ static void print_result(const struct homi_apply_result *res)
 	}
 }
 
-/* Applies D (restricted to ONLY_PF when set); exit code. */
-static int run_apply(struct ctl *ctl, struct homi_host *h, const struct homi_desired *d,
+int ctl_run_apply(struct ctl *ctl, struct homi_host *h, const struct homi_desired *d,
 		     const struct homi_plan_opts *popts)
 {
 	struct homi_failpoints *fp = NULL;
@@ -257,9 +273,9 @@ int cmd_apply(struct ctl *ctl, int argc, char **argv)
 
 	if (r != EXIT_OK)
 		return r;
-	r = desired_for(ctl, h, argc, argv, &d);
+	r = ctl_desired(ctl, h, argc, argv, NULL, &d);
 	if (r == EXIT_OK)
-		r = ctl_opt(ctl, "dry-run") ? plan_and_print(ctl, h, d, &popts) : run_apply(ctl, h, d, &popts);
+		r = ctl_opt(ctl, "dry-run") ? plan_and_print(ctl, h, d, &popts) : ctl_run_apply(ctl, h, d, &popts);
 	homi_desired_free(d);
 	homi_host_free(h);
 	return r;
@@ -301,7 +317,7 @@ int cmd_teardown(struct ctl *ctl, int argc, char **argv)
 		.teardown_allow_pf_reset = ctl_opt(ctl, "allow-pf-reset") != NULL,
 		.only_pf = addr,
 	};
-	r = run_apply(ctl, h, &none, &popts);
+	r = ctl_run_apply(ctl, h, &none, &popts);
 	homi_host_free(h);
 	return r;
 }

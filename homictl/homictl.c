@@ -32,11 +32,23 @@ static const struct ctl_command commands[] = {
 	  .options = "allow-pf-reset force", .changes = true, .help = "return an owned PF to its recorded state" },
 	{ .words = "release", .args = "PF", .min_args = 1, .max_args = 1, .run = cmd_release, .changes = true,
 	  .help = "forget an owned PF without changing it" },
+	{ .words = "vf assign", .args = "PF VF --driver vfio-pci|nvme|none [--vq N] [--vi N] [--runtime]",
+	  .min_args = 2, .max_args = 2, .run = cmd_vf_assign, .options = "driver= vq= vi= runtime force",
+	  .changes = true, .help = "give one VF a driver and resources, on top of the policies" },
+	{ .words = "vf unassign", .args = "PF VF", .min_args = 2, .max_args = 2, .run = cmd_vf_unassign,
+	  .options = "force", .changes = true, .help = "drop a vf assign: the VF follows the policies again" },
+	{ .words = "ns attach", .args = "PF NSID --vf VF [--access ro|rw]", .min_args = 2, .max_args = 2,
+	  .run = cmd_ns_attach, .options = "vf= access= runtime force", .changes = true,
+	  .help = "attach a namespace to a VF's controller" },
+	{ .words = "ns detach", .args = "PF NSID --vf VF", .min_args = 2, .max_args = 2, .run = cmd_ns_detach,
+	  .options = "vf= runtime force", .changes = true, .help = "detach a namespace from a VF's controller" },
+	{ .words = "completion", .args = "bash", .min_args = 1, .max_args = 1, .run = cmd_completion,
+	  .help = "a bash completion script" },
 };
 
 /* Commands of the grammar that this version does not provide yet. */
 static const char *const planned[] = {
-	"vf assign", "vf unassign", "ns attach", "ns detach", "check", "status", "wait", "completion",
+	"check", "status", "wait",
 };
 
 const char *ctl_opt(const struct ctl *ctl, const char *name)

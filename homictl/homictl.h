@@ -68,7 +68,24 @@ int ctl_print_json(struct ctl *ctl, json_t *doc);
  * the lock held while changing. Returns an exit code. */
 int ctl_open_host(struct ctl *ctl, struct homi_host **ret);
 
+struct homi_overlay;
+struct homi_desired;
+struct homi_plan_opts;
+/* The desired state: policies (FILEs, or the policy directory) plus the
+ * overlay of imperative changes (OVERLAY, or the saved one when NULL). */
+int ctl_desired(struct ctl *ctl, struct homi_host *h, int argc, char **argv, const struct homi_overlay *overlay,
+		struct homi_desired **ret);
+/* Applies D through H (POPTS->only_pf restricts it), recovering an
+ * interrupted apply first; prints the result; exit code. */
+int ctl_run_apply(struct ctl *ctl, struct homi_host *h, const struct homi_desired *d,
+		  const struct homi_plan_opts *popts);
+
 int cmd_topology(struct ctl *ctl, int argc, char **argv);
+int cmd_vf_assign(struct ctl *ctl, int argc, char **argv);
+int cmd_vf_unassign(struct ctl *ctl, int argc, char **argv);
+int cmd_ns_attach(struct ctl *ctl, int argc, char **argv);
+int cmd_ns_detach(struct ctl *ctl, int argc, char **argv);
+int cmd_completion(struct ctl *ctl, int argc, char **argv);
 int cmd_policy_check(struct ctl *ctl, int argc, char **argv);
 int cmd_plan(struct ctl *ctl, int argc, char **argv);
 int cmd_apply(struct ctl *ctl, int argc, char **argv);

@@ -495,3 +495,6 @@ const struct homi_want_vf *homi_want_pf_find_vf(const struct homi_want_pf *pf, u
 			return &pf->vfs[i];
 	return NULL;
 }
+
+int homi_want_vf_copy(struct homi_want_vf *dst, const struct homi_want_vf *src) { return want_vf_copy(dst, src); }
+void homi_want_vf_done(struct homi_want_vf *w) { want_vf_done(w); }

@@ -115,3 +115,7 @@ const char *homi_vf_driver_name(enum homi_vf_driver drv);
 int homi_vf_driver_from_name(const char *s, enum homi_vf_driver *ret);
 /* "nearest", "none", "address"; NULL for HOMI_GPU_UNSET. */
 const char *homi_gpu_pairing_name(enum homi_gpu_pairing g);
+
+/* Deep copy (DST uninitialised) and release of one VF's desired state. */
+int homi_want_vf_copy(struct homi_want_vf *dst, const struct homi_want_vf *src);
+void homi_want_vf_done(struct homi_want_vf *w);
