@@ -25,13 +25,29 @@ struct linux_host {
 	struct homi_host host;
 	struct homi_sysfs *s;
 	struct homi_pci *pci;
+	struct homi_topology *cache; /* valid until homi changes something */
 };
 
 static struct linux_host *lh(struct homi_host *h) { return (struct linux_host *)h; }
 
 static int lx_topology(struct homi_host *h, struct homi_topology **ret)
 {
-	return homi_topology_load(lh(h)->s, lh(h)->pci, ret);
+	struct linux_host *l = lh(h);
+	int r;
+
+	if (!l->cache) {
+		r = homi_topology_load(l->s, l->pci, &l->cache);
+		if (r < 0)
+			return r;
+	}
+	*ret = homi_topology_ref(l->cache);
+	return 0;
+}
+
+/* Every change drops the cached model: the next reader sees sysfs anew. */
+static void changed(struct homi_host *h)
+{
+	lh(h)->cache = homi_topology_free(lh(h)->cache);
 }
 
 /* The nvme class device of function ADDR ("nvme0"). */
@@ -114,12 +130,14 @@ static int lx_ns_controllers(struct homi_host *h, const char *pf, uint32_t nsid,
 static int lx_virt_mgmt(struct homi_host *h, const char *pf, int act, int rt, uint16_t cntlid, uint16_t nr, int *st)
 {
 	*st = 0;
+	changed(h);
 	return WITH_CTRL(h, pf, admin_writes, homi_nvme_virt_mgmt(fd, act, rt, cntlid, nr, st));
 }
 
 static int lx_ns_attach(struct homi_host *h, const char *pf, uint32_t nsid, uint16_t cntlid, bool attach, int *st)
 {
 	*st = 0;
+	changed(h);
 	return WITH_CTRL(h, pf, admin_writes, homi_nvme_ns_attach(fd, nsid, cntlid, attach, st));
 }
 
@@ -496,6 +514,7 @@ static int lx_write_attr(struct homi_host *h, const char *addr, const char *attr
 
 	snprintf(rel, sizeof(rel), "bus/pci/devices/%s/%s", addr, attr);
 	h->counters.sysfs_writes++;
+	changed(h);
 	r = homi_sysfs_write(lh(h)->s, rel, value);
 	if (r >= 0 && streq(attr, "reset")) {
 		h->counters.resets++;
@@ -507,6 +526,7 @@ static int lx_write_attr(struct homi_host *h, const char *addr, const char *attr
 static int lx_drivers_probe(struct homi_host *h, const char *addr)
 {
 	h->counters.sysfs_writes++;
+	changed(h);
 	return homi_sysfs_write(lh(h)->s, "bus/pci/drivers_probe", addr);
 }
 
@@ -518,11 +538,13 @@ static int lx_unbind(struct homi_host *h, const char *addr, const char *driver)
 		return -EPERM; /* the PF stays with nvme, always */
 	snprintf(rel, sizeof(rel), "bus/pci/drivers/%s/unbind", driver);
 	h->counters.sysfs_writes++;
+	changed(h);
 	return homi_sysfs_write(lh(h)->s, rel, addr);
 }
 
 static void lx_free(struct homi_host *h)
 {
+	homi_topology_free(lh(h)->cache);
 	homi_pci_free(lh(h)->pci);
 	free(h);
 }

@@ -320,6 +320,36 @@ void homi_device_init(struct homi_device *d, const char *addr)
 	d->sriov = (struct homi_sriov){ -1, -1, -1, -1, -1 };
 }
 
+/* The live kernel's uevent holds IDs, class and driver in one read, the
+ * same facts as four attributes and a link (captures have only those). */
+static bool read_uevent(int fd, struct homi_device *d)
+{
+	char buf[512], *save = NULL;
+	unsigned v = 0, dev = 0, cls = 0;
+	bool have_id = false, have_class = false;
+
+	if (homi_sysfs_read_at(fd, "uevent", buf, sizeof(buf)) <= 0)
+		return false;
+	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (has_prefix(line, "PCI_ID="))
+			have_id = sscanf(line + 7, "%x:%x", &v, &dev) == 2;
+		else if (has_prefix(line, "PCI_CLASS="))
+			have_class = sscanf(line + 10, "%x", &cls) == 1;
+		else if (has_prefix(line, "DRIVER=") && line[7])
+			d->driver = strdup(line + 7);
+	}
+	if (!have_id || !have_class) {
+		free(d->driver);
+		d->driver = NULL;
+		return false;
+	}
+	d->vendor = v, d->device = dev, d->class_ = cls, d->have_ids = true;
+	snprintf(d->vendor_str, sizeof(d->vendor_str), "0x%04x", v & 0xffff);
+	snprintf(d->device_str, sizeof(d->device_str), "0x%04x", dev & 0xffff);
+	snprintf(d->class_str, sizeof(d->class_str), "0x%06x", cls & 0xffffff);
+	return true;
+}
+
 static void load_device(struct loader *l, int devicesfd, struct homi_device *d)
 {
 	char rel[64], buf[64];
@@ -332,12 +362,14 @@ static void load_device(struct loader *l, int devicesfd, struct homi_device *d)
 		warn(l, "%s: %s: %s", d->pci, rel, strerror(-fd));
 		return;
 	}
-	read_ids(l, fd, d);
+	if (!read_uevent(fd, d)) {
+		read_ids(l, fd, d);
+		if (homi_sysfs_link_name_at(fd, "driver", buf, sizeof(buf)) > 0)
+			d->driver = strdup(buf);
+	}
 	d->numa_node = read_int(fd, "numa_node", -1);
 	if (d->numa_node < -1)
 		d->numa_node = -1;
-	if (homi_sysfs_link_name_at(fd, "driver", buf, sizeof(buf)) > 0)
-		d->driver = strdup(buf);
 	if (homi_sysfs_link_name_at(fd, "iommu_group", buf, sizeof(buf)) > 0) {
 		char *end;
 		long g = strtol(buf, &end, 10);
@@ -347,6 +379,10 @@ static void load_device(struct loader *l, int devicesfd, struct homi_device *d)
 			d->iommu_group = (int)g;
 	}
 	read_link(fd, d);
+	/* SR-IOV links and NVMe controllers: homi's business is NVMe (a
+	 * function whose IDs are unknown is looked at too). */
+	if (d->have_ids && (d->class_ & PCI_CLASS_NVME_MASK) != PCI_CLASS_NVME)
+		return;
 	if (homi_sysfs_link_name_at(fd, "physfn", buf, sizeof(buf)) > 0) {
 		if (is_addr(buf))
 			memcpy(d->pf, buf, HOMI_ADDR_LEN);
@@ -578,10 +614,20 @@ int homi_topology_finish(struct homi_topology *t, struct homi_pci *pci)
 	return compute_affinity(t);
 }
 
+struct homi_topology *homi_topology_ref(struct homi_topology *t)
+{
+	t->refs = (t->refs ? t->refs : 1) + 1;
+	return t;
+}
+
 struct homi_topology *homi_topology_free(struct homi_topology *t)
 {
 	if (!t)
 		return NULL;
+	if (t->refs > 1) {
+		t->refs--;
+		return NULL;
+	}
 	for (size_t i = 0; i < t->n_devices; i++) {
 		struct homi_device *d = &t->devices[i];
 		free(d->driver);

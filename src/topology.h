@@ -90,6 +90,7 @@ struct homi_topology {
 	size_t n_affinity;
 	char **warnings;                 /* "0000:01:00.1: ..." */
 	size_t n_warnings;
+	unsigned refs;                   /* 0 or 1: one owner; homi_topology_free() drops one */
 };
 
 struct homi_pci;
@@ -97,7 +98,10 @@ struct homi_pci;
 /* Builds the model of the tree S. PCI (may be NULL) supplies PCIe port types
  * of bridges; without it they are inferred from the hierarchy. */
 int homi_topology_load(const struct homi_sysfs *s, struct homi_pci *pci, struct homi_topology **ret);
+/* Drops one reference (the model is never changed once built, so holders
+ * share it); frees it with the last. */
 struct homi_topology *homi_topology_free(struct homi_topology *t);
+struct homi_topology *homi_topology_ref(struct homi_topology *t);
 
 /* Building a model by other means (the simulated host): initialise each
  * device with homi_device_init(), fill devices[] (malloc'ed strings), then

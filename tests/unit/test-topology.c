@@ -359,6 +359,32 @@ START_TEST(synth_gpu_server_affinity)
 }
 END_TEST
 
+/* A live kernel's uevent gives IDs, class and driver in one read. */
+START_TEST(uevent_fast_path)
+{
+	struct tb tb;
+	char p[1024];
+
+	tb_init(&tb);
+	tb_add(&tb, "pci0000:00/0000:00:01.0", "0x0000", "0x0000", "0x000000", 0);
+	snprintf(p, sizeof(p), "%s/devices/pci0000:00/0000:00:01.0/uevent", tb.root);
+	FILE *f = fopen(p, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("DRIVER=nvme\nPCI_CLASS=10802\nPCI_ID=144D:A824\nPCI_SUBSYS_ID=144D:A801\n"
+	      "PCI_SLOT_NAME=0000:00:01.0\n", f);
+	fclose(f);
+	struct homi_topology *t = load_topology(tb.root);
+	const struct homi_device *d = &t->devices[0];
+	ck_assert_str_eq(d->vendor_str, "0x144d");
+	ck_assert_str_eq(d->device_str, "0xa824");
+	ck_assert_str_eq(d->class_str, "0x010802");
+	ck_assert_str_eq(d->driver, "nvme");
+	ck_assert_int_eq(d->kind, HOMI_KIND_NVME);
+	homi_topology_free(t);
+	tb_cleanup(&tb);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("topology");
@@ -374,6 +400,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, capture_cannot_escape);
 	tcase_add_test(tc, multipath_namespaces);
 	tcase_add_test(tc, synth_gpu_server_affinity);
+	tcase_add_test(tc, uevent_fast_path);
 	suite_add_tcase(s, tc);
 	return s;
 }
