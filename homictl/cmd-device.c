@@ -129,6 +129,18 @@ int cmd_device_show(struct ctl *ctl, int argc, char **argv)
 	if (r != EXIT_OK)
 		goto out;
 	r = homi_device_report_load(ctl->sysfs, t, idx, &rep);
+	if (r >= 0 && ctl->daemon && !rep->have_primary && t->devices[idx].kind == HOMI_KIND_NVME_PF) {
+		/* NVMe admin data needs root: homid, when it runs, reads it */
+		json_t *doc = NULL;
+		if (ctl_call(ctl, "device.show", json_pack("{s:s}", "pci", t->devices[idx].pci), &doc) == EXIT_OK) {
+			struct homi_device_report *from = NULL;
+			if (homi_device_report_from_json(doc, idx, &from) == 0) {
+				homi_device_report_free(rep);
+				rep = from;
+			}
+			json_decref(doc);
+		}
+	}
 	if (r < 0) {
 		r = ctl_fail(ctl, EXIT_ERROR, -r, "%s: %s", t->devices[idx].pci, strerror(-r));
 		goto out;

@@ -171,11 +171,44 @@ int ctl_desired(struct ctl *ctl, struct homi_host *h, int argc, char **argv, con
 	return r;
 }
 
+/* plan / apply through homid: files travel as contents. */
+static int daemon_plan_apply(struct ctl *ctl, const char *method, int argc, char **argv)
+{
+	json_t *params = json_pack("{s:b, s:b}", "force", ctl_opt(ctl, "force") != NULL, "dry-run",
+				   ctl_opt(ctl, "dry-run") != NULL);
+	json_t *files = NULL, *doc = NULL;
+	int r;
+
+	if (argc) {
+		r = ctl_files_param(ctl, argc, argv, &files);
+		if (r != EXIT_OK) {
+			json_decref(params);
+			return r;
+		}
+		json_object_set_new(params, "files", files);
+	}
+	r = ctl_call(ctl, method, params, &doc);
+	if (r != EXIT_OK)
+		return r;
+	bool is_plan = json_object_get(doc, "homi-plan") != NULL;
+	size_t steps = json_array_size(json_object_get(doc, "steps"));
+	if (ctl->json)
+		ctl_print_json(ctl, json_incref(doc));
+	else if (is_plan)
+		ctl_print_plan_doc(doc);
+	else
+		ctl_print_apply_doc(doc);
+	json_decref(doc);
+	return is_plan && steps ? EXIT_PENDING : EXIT_OK;
+}
+
 int cmd_plan(struct ctl *ctl, int argc, char **argv)
 {
 	struct homi_host *h = NULL;
 	struct homi_desired *d = NULL;
 	struct homi_plan_opts opts = { .force = ctl_opt(ctl, "force") != NULL };
+	if (ctl->daemon)
+		return daemon_plan_apply(ctl, "plan", argc, argv);
 	int r = ctl_open_host(ctl, &h);
 
 	if (r != EXIT_OK)
@@ -278,6 +311,8 @@ int cmd_apply(struct ctl *ctl, int argc, char **argv)
 	struct homi_desired *d = NULL;
 	struct homi_plan_opts popts = { .force = ctl_opt(ctl, "force") != NULL };
 	double t0 = now_ms();
+	if (ctl->daemon)
+		return daemon_plan_apply(ctl, "apply", argc, argv);
 	int r = ctl_open_host(ctl, &h);
 
 	if (r != EXIT_OK)
@@ -316,11 +351,37 @@ static int owned_pf(struct ctl *ctl, const char *arg, char addr[HOMI_ADDR_LEN])
 	return EXIT_OK;
 }
 
+static int daemon_pf_call(struct ctl *ctl, const char *method, const char *arg)
+{
+	char addr[HOMI_ADDR_LEN];
+	json_t *doc = NULL;
+	int r;
+
+	if (homi_pci_parse_addr(arg, addr) < 0)
+		return ctl_fail(ctl, EXIT_USAGE, EINVAL, "%s: not a PCI address (DDDD:BB:DD.F or BB:DD.F)", arg);
+	r = ctl_call(ctl, method,
+		     json_pack("{s:s, s:b, s:b}", "pf", addr, "allow-pf-reset", ctl_opt(ctl, "allow-pf-reset") != NULL,
+			       "force", ctl_opt(ctl, "force") != NULL),
+		     &doc);
+	if (r != EXIT_OK)
+		return r;
+	if (ctl->json)
+		ctl_print_json(ctl, json_incref(doc));
+	else if (json_object_get(doc, "homi-apply"))
+		ctl_print_apply_doc(doc);
+	else
+		printf("%s: released; homi no longer owns it and changed nothing\n", addr);
+	json_decref(doc);
+	return EXIT_OK;
+}
+
 int cmd_teardown(struct ctl *ctl, int argc, char **argv)
 {
 	char addr[HOMI_ADDR_LEN];
 	struct homi_host *h = NULL;
 	struct homi_desired none = { 0 };
+	if (ctl->daemon)
+		return daemon_pf_call(ctl, "teardown", argv[0]);
 	int r = owned_pf(ctl, argv[0], addr);
 
 	if (r != EXIT_OK)
@@ -341,6 +402,8 @@ int cmd_teardown(struct ctl *ctl, int argc, char **argv)
 int cmd_release(struct ctl *ctl, int argc, char **argv)
 {
 	char addr[HOMI_ADDR_LEN];
+	if (ctl->daemon)
+		return daemon_pf_call(ctl, "release", argv[0]);
 	int r = owned_pf(ctl, argv[0], addr);
 
 	if (r != EXIT_OK)

@@ -34,6 +34,40 @@ static int parse_pf_vf(struct ctl *ctl, const char *pf, const char *vf, struct h
 
 /* Edits the overlay with C, applies the result for C's PF, and saves the
  * overlay only once the apply succeeded: a refused change leaves nothing. */
+/* Through homid: the same change, as a method. */
+static int daemon_change(struct ctl *ctl, const struct homi_change *c)
+{
+	static const char *const methods[] = {
+		[HOMI_CHANGE_VF_ASSIGN] = "vf.assign", [HOMI_CHANGE_VF_UNASSIGN] = "vf.unassign",
+		[HOMI_CHANGE_NS_ATTACH] = "ns.attach", [HOMI_CHANGE_NS_DETACH] = "ns.detach",
+	};
+	json_t *p = json_pack("{s:s, s:i, s:b, s:b}", "pf", c->pf, "vf", (int)c->vf, "runtime",
+			      ctl_opt(ctl, "runtime") != NULL, "force", ctl_opt(ctl, "force") != NULL);
+	json_t *doc = NULL;
+	int r;
+
+	if (c->op == HOMI_CHANGE_VF_ASSIGN) {
+		json_object_set_new(p, "driver", json_string(homi_vf_driver_name(c->driver)));
+		if (c->vq >= 0) {
+			json_object_set_new(p, "vq", json_integer(c->vq));
+			json_object_set_new(p, "vi", json_integer(c->vi));
+		}
+	}
+	if (c->op == HOMI_CHANGE_NS_ATTACH || c->op == HOMI_CHANGE_NS_DETACH) {
+		json_object_set_new(p, "nsid", json_integer(c->nsid));
+		json_object_set_new(p, "access", json_string(c->read_only ? "ro" : "rw"));
+	}
+	r = ctl_call(ctl, methods[c->op], p, &doc);
+	if (r != EXIT_OK)
+		return r;
+	if (ctl->json)
+		ctl_print_json(ctl, json_incref(doc));
+	else
+		ctl_print_apply_doc(doc);
+	json_decref(doc);
+	return EXIT_OK;
+}
+
 static int commit_change(struct ctl *ctl, struct homi_change *c, const char *what)
 {
 	_cleanup_free_ char *origin = homi_change_origin("homictl", what, (unsigned)getuid());
@@ -46,6 +80,8 @@ static int commit_change(struct ctl *ctl, struct homi_change *c, const char *wha
 
 	c->origin = origin;
 	c->runtime = ctl_opt(ctl, "runtime") != NULL;
+	if (ctl->daemon)
+		return daemon_change(ctl, c);
 	r = ctl_open_host(ctl, &h);
 	if (r != EXIT_OK)
 		return r;

@@ -42,13 +42,19 @@ static const struct ctl_command commands[] = {
 	  .help = "attach a namespace to a VF's controller" },
 	{ .words = "ns detach", .args = "PF NSID --vf VF", .min_args = 2, .max_args = 2, .run = cmd_ns_detach,
 	  .options = "vf= runtime force", .changes = true, .help = "detach a namespace from a VF's controller" },
+	{ .words = "status", .args = "", .run = cmd_status,
+	  .help = "homid: policies, owned PFs and VFs with stable names, overlay, last apply and drift, events" },
+	{ .words = "wait", .args = "--ready [--timeout S]", .run = cmd_wait, .options = "ready timeout=",
+	  .help = "wait until homid has provisioned the devices (for units ordered after it)" },
+	{ .words = "reload", .args = "", .run = cmd_reload, .changes = true,
+	  .help = "homid: read the policies again and apply them (like SIGHUP)" },
 	{ .words = "completion", .args = "bash", .min_args = 1, .max_args = 1, .run = cmd_completion,
 	  .help = "a bash completion script" },
 };
 
 /* Commands of the grammar that this version does not provide yet. */
 static const char *const planned[] = {
-	"check", "status", "wait",
+	"check",
 };
 
 const char *ctl_opt(const struct ctl *ctl, const char *name)
@@ -124,16 +130,15 @@ static int check_mode(struct ctl *ctl, const struct ctl_command *cmd)
 	struct stat st;
 	bool daemon = stat(ctl->socket, &st) == 0 && S_ISSOCK(st.st_mode);
 
+	ctl->daemon = daemon && !ctl->direct && !ctl->sysfs_root;
 	if (!cmd->changes)
 		return EXIT_OK;
 	if (ctl->sysfs_root)
 		return ctl_fail(ctl, EXIT_USAGE, EINVAL, "homictl: --sysfs-root allows read-only commands only");
+	if (ctl->daemon)
+		return EXIT_OK; /* homid decides who may */
 	if (!ctl->direct)
-		return daemon ? ctl_fail(ctl, EXIT_ERROR, ENOSYS,
-					 "homictl: %s: talking to homid is not available in homi %s yet; use --direct "
-					 "after stopping homid",
-					 ctl->socket, PACKAGE_VERSION)
-			      : ctl_fail(ctl, EXIT_NO_DAEMON, ENOENT, "homid is not running; use --direct");
+		return ctl_fail(ctl, EXIT_NO_DAEMON, ENOENT, "homid is not running; use --direct");
 	if (daemon)
 		return ctl_fail(ctl, EXIT_ERROR, EBUSY,
 				"homictl: homid is running (%s): --direct does not change devices behind its back",
@@ -366,7 +371,7 @@ int main(int argc, char **argv)
 	if (r != EXIT_OK)
 		return r;
 	int lock = -1;
-	if (cmd->changes) {
+	if (cmd->changes && !ctl.daemon) {
 		lock = homi_lock_take(homi_run_dir());
 		if (lock < 0)
 			return ctl_fail(&ctl, EXIT_ERROR, -lock, "%s/%s: %s", homi_run_dir(), HOMI_LOCK_NAME,

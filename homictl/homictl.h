@@ -25,6 +25,7 @@ enum {
 
 struct ctl {
 	bool json, direct, verbose;
+	bool daemon;            /* talk to homid: its socket exists and no --direct */
 	const char *socket;
 	const char *sysfs_root; /* NULL: live /sys */
 	struct homi_sysfs *sysfs;
@@ -80,6 +81,18 @@ int ctl_desired(struct ctl *ctl, struct homi_host *h, int argc, char **argv, con
 int ctl_run_apply(struct ctl *ctl, struct homi_host *h, const struct homi_desired *d,
 		  const struct homi_plan_opts *popts);
 
+/* homid: calls METHOD with PARAMS (stolen); 0 with *ret_result, or an
+ * exit code after printing the error (EXIT_NO_DAEMON when it is gone). */
+int ctl_call(struct ctl *ctl, const char *method, json_t *params, json_t **ret_result);
+/* [{"name", "content"}] of FILEs (homid reads nothing on a caller's behalf). */
+int ctl_files_param(struct ctl *ctl, int argc, char **argv, json_t **ret);
+/* Human output of homi-plan and homi-apply documents. */
+void ctl_print_plan_doc(const json_t *plan);
+void ctl_print_apply_doc(const json_t *doc);
+
+int cmd_status(struct ctl *ctl, int argc, char **argv);
+int cmd_wait(struct ctl *ctl, int argc, char **argv);
+int cmd_reload(struct ctl *ctl, int argc, char **argv);
 int cmd_topology(struct ctl *ctl, int argc, char **argv);
 int cmd_vf_assign(struct ctl *ctl, int argc, char **argv);
 int cmd_vf_unassign(struct ctl *ctl, int argc, char **argv);

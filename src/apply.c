@@ -541,6 +541,10 @@ static int run_step(struct run *run, const struct homi_step *s)
 		run->undo = u;
 	if (!f || !u)
 		return -ENOMEM;
+	if (run->opts->cancel && *run->opts->cancel) {
+		result_add(run->res, s, fmt("cancelled before %s: the daemon is stopping", homi_op_name(s->op)));
+		return -EINTR;
+	}
 	r = compute_undo(run->h, s, &run->undo[run->n]);
 	if (r < 0) {
 		result_add(run->res, s, fmt("%s: cannot read the state before the step: %s", s->pf, strerror(-r)));

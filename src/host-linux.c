@@ -569,6 +569,7 @@ static const struct homi_host_ops linux_ops = {
 	.virt_mgmt = lx_virt_mgmt,
 	.ns_attach = lx_ns_attach,
 	.vfio_chown = lx_vfio_chown,
+	.forget = changed,
 	.free = lx_free,
 };
 

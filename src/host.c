@@ -14,6 +14,12 @@ struct homi_host *homi_host_free(struct homi_host *h)
 	return NULL;
 }
 
+void homi_host_forget(struct homi_host *h)
+{
+	if (h && h->ops->forget)
+		h->ops->forget(h);
+}
+
 const char *homi_host_strerror(int r, int status)
 {
 	static __thread char buf[160];

@@ -72,6 +72,12 @@ struct homi_host_ops {
 			 int *ret_status);
 	int (*vfio_chown)(struct homi_host *h, int group, uid_t uid, gid_t gid, mode_t mode);
 
+	/* Drops what the host remembers of the machine (the Linux host keeps
+	 * the topology between its own writes): a long-lived caller does this
+	 * before each operation, since others change the machine too. May be
+	 * NULL. */
+	void (*forget)(struct homi_host *h);
+
 	void (*free)(struct homi_host *h);
 };
 
@@ -88,6 +94,7 @@ struct homi_host {
 /* The live machine: sysfs below S (which must be live to change anything). */
 int homi_host_linux(struct homi_sysfs *s, struct homi_host **ret);
 struct homi_host *homi_host_free(struct homi_host *h);
+void homi_host_forget(struct homi_host *h);
 
 /* Text of the error of a host call: "strerror" or "NVMe status 0x4120
  * (Invalid Secondary Controller State)". Static storage per thread. */

@@ -191,3 +191,56 @@ json_t *homi_json_error(const char *message, int err)
 	set(o, "errno", json_integer(err < 0 ? -err : err));
 	return o;
 }
+
+static unsigned get_u(const json_t *o, const char *key)
+{
+	json_int_t v = json_integer_value(json_object_get(o, key));
+	return v < 0 ? 0 : (unsigned)v;
+}
+
+int homi_device_report_from_json(const json_t *doc, size_t idx, struct homi_device_report **ret)
+{
+	struct homi_device_report *rep = calloc(1, sizeof(*rep));
+	json_t *p = json_object_get(doc, "primary"), *secs = json_object_get(doc, "secondaries"), *e;
+	size_t i;
+
+	if (!rep)
+		return -ENOMEM;
+	rep->idx = idx;
+	if (json_is_object(p)) {
+		rep->have_primary = true;
+		rep->primary = (struct homi_primary_caps){
+			.cntlid = (uint16_t)get_u(p, "cntlid"), .crt = (uint8_t)get_u(p, "resource-types"),
+			.vqfrt = get_u(p, "vq-flexible-total"), .vqrfap = (uint16_t)get_u(p, "vq-flexible-primary"),
+			.vqprt = (uint16_t)get_u(p, "vq-private"), .vqfrsm = (uint16_t)get_u(p, "vq-max-per-vf"),
+			.vqrfa = get_u(p, "vq-flexible-assigned"), .vqgran = (uint16_t)get_u(p, "vq-granularity"),
+			.vifrt = get_u(p, "vi-flexible-total"), .virfap = (uint16_t)get_u(p, "vi-flexible-primary"),
+			.viprt = (uint16_t)get_u(p, "vi-private"), .vifrsm = (uint16_t)get_u(p, "vi-max-per-vf"),
+			.virfa = get_u(p, "vi-flexible-assigned"), .vigran = (uint16_t)get_u(p, "vi-granularity"),
+		};
+	} else {
+		const char *why = json_string_value(json_object_get(doc, "primary-unknown"));
+		rep->primary_unknown = strdup(why ? why : "unknown");
+	}
+	if (json_is_array(secs)) {
+		rep->have_secondaries = true;
+		rep->secondaries = calloc(json_array_size(secs) + 1, sizeof(*rep->secondaries));
+		if (!rep->secondaries) {
+			homi_device_report_free(rep);
+			return -ENOMEM;
+		}
+		json_array_foreach(secs, i, e) {
+			const char *state = json_string_value(json_object_get(e, "state"));
+			rep->secondaries[rep->n_secondaries++] = (struct homi_secondary){
+				.scid = (uint16_t)get_u(e, "scid"), .vfn = (uint16_t)get_u(e, "vf"),
+				.nvq = (uint16_t)get_u(e, "vq"), .nvi = (uint16_t)get_u(e, "vi"),
+				.online = state && streq(state, "online"),
+			};
+		}
+	} else {
+		const char *why = json_string_value(json_object_get(doc, "secondaries-unknown"));
+		rep->secondaries_unknown = strdup(why ? why : "unknown");
+	}
+	*ret = rep;
+	return 0;
+}

@@ -16,6 +16,10 @@ json_t *homi_json_topology(const struct homi_topology *t);
 json_t *homi_json_device_list(const struct homi_topology *t);
 /* {"homi-device": 1, "device": ..., "primary": ..., "secondaries": [...]} */
 json_t *homi_json_device_show(const struct homi_topology *t, const struct homi_device_report *rep);
+/* The primary and secondaries of a homi-device document (homid's answer)
+ * as a report on device IDX of the caller's own topology. */
+int homi_device_report_from_json(const json_t *doc, size_t idx, struct homi_device_report **ret);
+
 /* {"homi-error": 1, "message": ..., "errno": N} */
 json_t *homi_json_error(const char *message, int err);
 

@@ -498,3 +498,20 @@ const struct homi_want_vf *homi_want_pf_find_vf(const struct homi_want_pf *pf, u
 
 int homi_want_vf_copy(struct homi_want_vf *dst, const struct homi_want_vf *src) { return want_vf_copy(dst, src); }
 void homi_want_vf_done(struct homi_want_vf *w) { want_vf_done(w); }
+
+int homi_desired_drop(struct homi_desired *d, const char *addr)
+{
+	for (size_t i = 0; i < d->n_pfs; i++) {
+		struct homi_want_pf *pf = &d->pfs[i];
+		if (!streq(pf->pci, addr))
+			continue;
+		for (size_t j = 0; j < pf->n_vfs; j++)
+			want_vf_done(&pf->vfs[j]);
+		free(pf->vfs);
+		free(pf->origin);
+		memmove(pf, pf + 1, (d->n_pfs - i - 1) * sizeof(*pf));
+		d->n_pfs--;
+		return 0;
+	}
+	return -ENOENT;
+}

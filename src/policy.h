@@ -119,3 +119,7 @@ const char *homi_gpu_pairing_name(enum homi_gpu_pairing g);
 /* Deep copy (DST uninitialised) and release of one VF's desired state. */
 int homi_want_vf_copy(struct homi_want_vf *dst, const struct homi_want_vf *src);
 void homi_want_vf_done(struct homi_want_vf *w);
+
+/* Removes PF ADDR from D (homid's torn-down or released PFs); -ENOENT when
+ * D does not name it. */
+int homi_desired_drop(struct homi_desired *d, const char *addr);

@@ -95,11 +95,13 @@ struct homi_sysfs *homi_sysfs_free(struct homi_sysfs *s)
 }
 
 const char *homi_sysfs_root(const struct homi_sysfs *s) { return s->root; }
-bool homi_sysfs_is_live(const struct homi_sysfs *s) { return s->live; }
+bool homi_sysfs_is_live(const struct homi_sysfs *s) { return s && s->live; }
 
 int homi_sysfs_dev_path(const struct homi_sysfs *s, const char *name, char *buf, size_t len)
 {
-	if (!s->live)
+	/* NULL: no machine behind (the simulated host) names nodes as a live
+	 * one would, but nothing there is ever opened. */
+	if (s && !s->live)
 		return -ENODEV;
 	if ((size_t)snprintf(buf, len, "%s/%s", LIVE_DEV, name) >= len)
 		return -ENAMETOOLONG;

@@ -24,7 +24,8 @@ const char *homi_sysfs_root(const struct homi_sysfs *s);
 /* True for the live /sys: device nodes (/dev) and /proc belong to it. */
 bool homi_sysfs_is_live(const struct homi_sysfs *s);
 /* Path of a device node NAME ("nvme0", "vfio/12") in the live /dev, or
- * -ENODEV for a captured tree. */
+ * -ENODEV for a captured tree. S may be NULL (the simulated host): the name
+ * a live machine would use. */
 int homi_sysfs_dev_path(const struct homi_sysfs *s, const char *name, char *buf, size_t len);
 
 /* Path NAME below the live /proc ("self/mountinfo"), -ENODEV on a capture. */
