@@ -7,7 +7,7 @@
  * command (Identify Controller) through that DMA memory.
  *
  *   vfio-probe [--expect-viable | --expect-not-viable] [--expect-group-has PCI]...
- *              [--expect-alone] [--identify] PCI
+ *              [--expect-alone] [--identify] [--hold SECONDS] PCI
  *
  * Prints one "key=value" fact a line; the VM scenarios grep them.
  * Exit: 0 all checks and expectations hold; 1 error; 2 usage;
@@ -236,7 +236,7 @@ static int nvme_identify(int dev, volatile uint8_t *bar, uint8_t *dma)
 static void usage(void)
 {
 	fprintf(stderr, "usage: vfio-probe [--expect-viable | --expect-not-viable] "
-			"[--expect-alone] [--expect-group-has PCI]... [--identify] PCI\n");
+			"[--expect-alone] [--expect-group-has PCI]... [--identify] [--hold SECONDS] PCI\n");
 	exit(2);
 }
 
@@ -261,6 +261,7 @@ int main(int argc, char **argv)
 	uint8_t *buf;
 	uint64_t cap;
 	uint32_t vs;
+	int hold = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--expect-viable"))
@@ -271,6 +272,8 @@ int main(int argc, char **argv)
 			expect_alone = true;
 		else if (!strcmp(argv[i], "--identify"))
 			identify = true;
+		else if (!strcmp(argv[i], "--hold") && i + 1 < argc)
+			hold = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--expect-group-has") && i + 1 < argc && n_expect_has < MAX_EXPECT)
 			expect_has[n_expect_has++] = argv[++i];
 		else if (argv[i][0] == '-' || pci)
@@ -399,13 +402,23 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (hold > 0) {
+		/* keep the device open (its group descriptor closed: a device
+		 * descriptor alone keeps vfio-pci's hold) for a test to meet */
+		close(grp);
+		grp = -1;
+		fact("holding=%ds", hold);
+		fflush(stdout);
+		sleep((unsigned)hold);
+	}
 	unmap.iova = DMA_IOVA;
 	unmap.size = DMA_SIZE;
 	if (ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap))
 		die("VFIO_IOMMU_UNMAP_DMA");
 	munmap((void *)bar0, bar.size);
 	close(dev);
-	close(grp);
+	if (grp >= 0)
+		close(grp);
 	close(container);
 	fact("result=%s", failures ? "FAIL" : "ok");
 	return failures ? 3 : 0;

@@ -4,7 +4,7 @@
 # detached namespace attaches to one VF only (a second attach is refused by
 # the controller and rolled back, the overlay unchanged); a VF held open
 # through vfio makes a VF count change refuse instead of hang.
-# run-vm: --vfs 4 --namespaces 1:64M,2:32M:detached,3:16M:private:detached
+# run-vm: --vfs 4 --namespaces 1:64M,2:32M:detached,3:16M:private:detached --program tests/vm/vfio-probe
 set -eu
 # shellcheck source=/dev/null
 . /usr/lib/homi-vm/functions.sh
@@ -64,6 +64,24 @@ cat /tmp/busy.txt
 [ $rc = 1 ] || vm_fail "count change with VF 1 open: exit $rc, expected 1 (124 = hung)"
 grep -q "VF 1 ($VF1) is in use: pid $holder (sleep) holds /dev/vfio/$group" /tmp/busy.txt || vm_fail "the holder is not named"
 [ "$(cat $VM_PCI/$PF/sriov_numvfs)" = 3 ] || vm_fail "the VF count changed"
+kill $holder
+wait $holder 2>/dev/null || true
+
+vm_log "the same with the device open and its group descriptor closed (vfio-pci's enable count)"
+vfio-probe --hold 60 "$VF1" > /tmp/hold.txt 2>&1 &
+holder=$!
+i=0
+until grep -q '^holding=' /tmp/hold.txt; do
+	i=$((i + 1)); [ $i -lt 100 ] || { cat /tmp/hold.txt; vm_fail "vfio-probe did not open $VF1"; }
+	sleep 0.1
+done
+set +e
+timeout 30 homictl --direct vf assign 01:00.0 4 --driver nvme --vq 2 --vi 1 > /tmp/busy2.txt 2>&1
+rc=$?
+set -e
+cat /tmp/busy2.txt
+[ $rc = 1 ] || vm_fail "count change with VF 1's device open: exit $rc, expected 1 (124 = hung)"
+grep -q "VF 1 ($VF1) is in use: " /tmp/busy2.txt || vm_fail "the open device is not reported"
 kill $holder
 wait $holder 2>/dev/null || true
 vm_run homictl --direct vf assign 01:00.0 4 --driver nvme --vq 2 --vi 1
