@@ -32,3 +32,15 @@ while [ $i -le "$RUNS" ]; do
 done
 cat /tmp/noop.txt
 homi-vm-export /tmp/noop.txt
+
+# (d) the same no-op apply through homid: the process stays warm.
+echo '{"verify-interval": 0}' > /etc/homi/homid.conf
+homid --foreground --policy-dir /etc/homi/policies.d > /tmp/homid.log 2>&1 &
+homictl wait --ready --timeout 60 > /dev/null
+i=1
+while [ $i -le "$RUNS" ]; do
+	vm_time "homid-noop-$i" homictl -j apply > /tmp/homid-noop-$i.json
+	cat /tmp/homid-noop-$i.json >> /tmp/homid-noop.json
+	i=$((i + 1))
+done
+homi-vm-export /tmp/homid-noop.json
