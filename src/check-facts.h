@@ -189,6 +189,9 @@ void homi_probe_importer(const struct homi_sysfs *s, struct homi_host_facts *h);
 /* GPU memory and BAR1 size through NVIDIA's management library, loaded
  * with dlopen; false with the reason when it cannot tell. */
 bool homi_probe_nvml(const char *gpu, uint64_t *ret_mem, uint64_t *ret_bar1, char *why, size_t why_len);
+/* The same with the library named (tests load a stand-in). */
+bool homi_probe_nvml_lib(const char *library, const char *gpu, uint64_t *ret_mem, uint64_t *ret_bar1, char *why,
+			 size_t why_len);
 
 /* ---- judging ------------------------------------------------------------ */
 

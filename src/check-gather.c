@@ -349,8 +349,9 @@ static void read_secondary(const struct homi_check_env *env, const struct homi_d
 	}
 	r = env->host->ops->secondaries(env->host, pf->pci, &sec, &n, &status);
 	if (r < 0) {
-		snprintf(f->sec_why, sizeof(f->sec_why), "the Secondary Controller List (Identify CNS 0x15) of %s failed: %s",
-			 f->ctrl[0] ? f->ctrl : pf->pci, homi_host_strerror(r, status));
+		snprintf(f->sec_why, sizeof(f->sec_why), "the Secondary Controller List (Identify CNS 0x15) of %s failed: %s%s",
+			 f->ctrl[0] ? f->ctrl : pf->pci, homi_host_strerror(r, status),
+			 r == -EACCES || r == -EPERM ? " (NVMe admin commands need root)" : "");
 		return;
 	}
 	f->sec_known = true;
@@ -386,8 +387,12 @@ static void read_node(const struct homi_check_env *env, struct homi_pair_facts *
 				 f->want_group);
 		}
 	}
-	if (!streq(f->vf_driver, "vfio-pci") || f->group < 0) {
+	if (!streq(f->vf_driver, "vfio-pci")) {
 		snprintf(f->node_why, sizeof(f->node_why), "the VF is not on vfio-pci: it has no /dev/vfio node");
+		return;
+	}
+	if (f->group < 0) {
+		snprintf(f->node_why, sizeof(f->node_why), "the VF has no IOMMU group: it has no /dev/vfio node");
 		return;
 	}
 	/* vfio names a no-IOMMU group's node noiommu-N */
@@ -399,7 +404,7 @@ static void read_node(const struct homi_check_env *env, struct homi_pair_facts *
 	copy_str(f->node, sizeof(f->node), path);
 	if (env->host && !streq(f->group_name, "vfio-noiommu")) {
 		/* The same observation plan and apply make. */
-		mode_t mode;
+		mode_t mode = 0;
 		r = env->host->ops->vfio_node(env->host, f->group, &st.st_uid, &st.st_gid, &mode);
 		st.st_mode = mode;
 	} else {

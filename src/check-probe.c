@@ -123,6 +123,12 @@ struct nvml_bar1 { unsigned long long total, free, used; };
 
 bool homi_probe_nvml(const char *gpu, uint64_t *ret_mem, uint64_t *ret_bar1, char *why, size_t why_len)
 {
+	return homi_probe_nvml_lib("libnvidia-ml.so.1", gpu, ret_mem, ret_bar1, why, why_len);
+}
+
+bool homi_probe_nvml_lib(const char *library, const char *gpu, uint64_t *ret_mem, uint64_t *ret_bar1, char *why,
+			 size_t why_len)
+{
 	nvml_return (*init)(void), (*shutdown)(void);
 	nvml_return (*by_bus)(const char *, nvml_device *);
 	nvml_return (*mem_info)(nvml_device, struct nvml_memory *);
@@ -135,7 +141,7 @@ bool homi_probe_nvml(const char *gpu, uint64_t *ret_mem, uint64_t *ret_bar1, cha
 	int r;
 	bool ok = false;
 
-	lib = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
+	lib = dlopen(library, RTLD_NOW | RTLD_LOCAL);
 	if (!lib) {
 		snprintf(why, why_len, "NVIDIA's management library cannot be loaded (%s)", dlerror());
 		return false;
@@ -147,7 +153,7 @@ bool homi_probe_nvml(const char *gpu, uint64_t *ret_mem, uint64_t *ret_bar1, cha
 	*(void **)&bar1_info = dlsym(lib, "nvmlDeviceGetBAR1MemoryInfo");
 	*(void **)&err_str = dlsym(lib, "nvmlErrorString");
 	if (!init || !shutdown || !by_bus || !mem_info || !bar1_info || !err_str) {
-		snprintf(why, why_len, "libnvidia-ml.so.1 lacks the functions needed (too old?)");
+		snprintf(why, why_len, "%s lacks the NVML functions needed (too old?)", library);
 		dlclose(lib);
 		return false;
 	}

@@ -163,7 +163,9 @@ static char *isolation_fix(const struct homi_pair_facts *f)
 						p->pci, p->pci, (unsigned)(p->acs.ctl | need));
 		}
 	}
-	return homi_fmt("make the VF's IOMMU group its own: enable ACS on the ports above it, then reboot");
+	return homi_fmt("make the VF's IOMMU group its own: ACS on every port above it and, where those have it "
+			"already, on the PF itself (a multi-function device without ACS keeps its functions in one "
+			"group); then reboot");
 }
 
 static char *member_list(const struct homi_pair_facts *f)

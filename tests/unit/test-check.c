@@ -1067,6 +1067,24 @@ START_TEST(facts_short_config)
 }
 END_TEST
 
+/* NVML through dlopen, against the stand-in library (tests/unit/fake-nvml.c)
+ * whose numbers are those NVML gave on the lent H200. */
+START_TEST(nvml_probe)
+{
+	uint64_t mem = 0, bar1 = 0;
+	char why[200] = "";
+
+	ck_assert(homi_probe_nvml_lib(FAKE_NVML, "0000:00:06.0", &mem, &bar1, why, sizeof(why)));
+	ck_assert_uint_eq(mem, 143771ULL << 20);
+	ck_assert_uint_eq(bar1, 256ULL << 30);
+	ck_assert(!homi_probe_nvml_lib(FAKE_NVML, "0000:00:07.0", &mem, &bar1, why, sizeof(why)));
+	ck_assert_str_eq(why, "NVML does not know 0000:00:07.0: Not Found");
+	ck_assert(!homi_probe_nvml_lib("/nonexistent/libnvidia-ml.so.1", "0000:00:06.0", &mem, &bar1, why,
+				       sizeof(why)));
+	ck_assert_msg(strstr(why, "NVIDIA's management library cannot be loaded"), "%s", why);
+}
+END_TEST
+
 /* ---- homi_check_run ------------------------------------------------------- */
 
 static struct homi_desired *desired(const struct homi_topology *t, const char *json)
@@ -1193,6 +1211,7 @@ static Suite *suite(void)
 	tcase_add_test(facts, facts_qemu_switch);
 	tcase_add_test(facts, facts_noiommu_and_h200);
 	tcase_add_test(facts, facts_short_config);
+	tcase_add_test(facts, nvml_probe);
 	tcase_add_test(facts, run_selects_pairs);
 	tcase_set_timeout(facts, 30);
 	suite_add_tcase(s, facts);
