@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* homictl check [PCI] [--policy FILE] [--mode H,D,G]: prints the verdicts
+/* homictl check [PCI] [--policy FILE] [--mode M]: prints the verdicts
  * of libhomi's check (src/checks.h); exit 4 when one is FAIL. */
 #include "config.h"
 

@@ -32,7 +32,7 @@ static const struct ctl_command commands[] = {
 	  .options = "allow-pf-reset force", .changes = true, .help = "return an owned PF to its recorded state" },
 	{ .words = "release", .args = "PF", .min_args = 1, .max_args = 1, .run = cmd_release, .changes = true,
 	  .help = "forget an owned PF without changing it" },
-	{ .words = "check", .args = "[PCI] [--policy FILE] [--mode H,D,G]", .max_args = 1, .run = cmd_check,
+	{ .words = "check", .args = "[PCI] [--policy FILE] [--mode M]", .max_args = 1, .run = cmd_check,
 	  .options = "policy= mode=", .help = "GPU <-> VF path readiness: PASS/WARN/FAIL/UNKNOWN (exit 4: a FAIL)" },
 };
 

@@ -162,7 +162,9 @@ void homi_judge_gpu_bar1(const struct homi_pair_facts *f, struct homi_check_repo
 	}
 	size_str(f->mem_total, mem, sizeof(mem));
 	size_str(f->nvml_bar1, nvml, sizeof(nvml));
-	if (f->bar_size >= f->mem_total)
+	/* The window a peer can use is the smaller of what the BAR decodes
+	 * and what the driver maps into it. */
+	if (f->bar_size >= f->mem_total && f->nvml_bar1 >= f->mem_total)
 		homi_report_add(r, "gpu-bar1", f->gpu, f, dg, HOMI_CHECK_PASS,
 				homi_fmt("region %d (%s) covers the GPU's %s of memory (NVML; its BAR1 total %s): all "
 					 "of GPU memory can be a peer DMA target",
@@ -170,10 +172,10 @@ void homi_judge_gpu_bar1(const struct homi_pair_facts *f, struct homi_check_repo
 				NULL);
 	else
 		homi_report_add(r, "gpu-bar1", f->gpu, f, dg, HOMI_CHECK_FAIL,
-				homi_fmt("region %d (%s) is smaller than the GPU's %s of memory (NVML; its BAR1 total "
-					 "%s): only part of GPU memory can be a peer DMA target, and xNVMe's CUDA heap "
+				homi_fmt("region %d (%s; NVML's BAR1 total %s) does not cover the GPU's %s of memory: "
+					 "only part of GPU memory can be a peer DMA target, and xNVMe's CUDA heap "
 					 "refuses such GPUs",
-					 f->bar, size, mem, nvml),
+					 f->bar, size, nvml, mem),
 				homi_fmt("enable Resizable BAR in the firmware (NVIDIA datacenter GPUs: the full-BAR1 "
 					 "mode), or in a VM a 64-bit MMIO window as large as the GPU's memory"));
 }

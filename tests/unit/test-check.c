@@ -731,6 +731,16 @@ START_TEST(gpu_bar1)
 	ck_status(r, "gpu-bar1", NULL, D, HOMI_CHECK_FAIL);
 	homi_check_report_free(r);
 
+	/* The BAR decodes it all, but NVML's BAR1 is smaller. */
+	f.bar_size = 256ULL << 30;
+	f.nvml_bar1 = 32ULL << 30;
+	r = report(ALL);
+	homi_judge_gpu_bar1(&f, r);
+	ck_status(r, "gpu-bar1", NULL, D, HOMI_CHECK_FAIL);
+	ck_why(r, "gpu-bar1", NULL, D, "BAR1 total 32 GiB");
+	homi_check_report_free(r);
+	f.nvml_bar1 = 256ULL << 30;
+
 	/* The legacy window fails even without the memory size. */
 	f.mem_known = false;
 	f.bar_size = 256ULL << 20;
