@@ -88,8 +88,7 @@ struct homi_check_report *homi_check_report_free(struct homi_check_report *r);
 size_t homi_check_count(const struct homi_check_report *r, enum homi_check_status st);
 
 const char *homi_check_status_name(enum homi_check_status st);
-/* "H D G" for HOMI_MODES_ALL (static storage per call site is not needed:
- * writes into BUF). */
+/* "H D G" for HOMI_MODES_ALL, written into BUF (8 bytes suffice); returns BUF. */
 const char *homi_check_modes_str(unsigned modes, char *buf, size_t len);
 /* "H,D", "hd", "G" -> bits; -EINVAL for anything else. */
 int homi_check_modes_parse(const char *s, unsigned *ret);
