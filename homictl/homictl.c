@@ -50,11 +50,8 @@ static const struct ctl_command commands[] = {
 	  .help = "homid: read the policies again and apply them (like SIGHUP)" },
 	{ .words = "completion", .args = "bash", .min_args = 1, .max_args = 1, .run = cmd_completion,
 	  .help = "a bash completion script" },
-};
-
-/* Commands of the grammar that this version does not provide yet. */
-static const char *const planned[] = {
-	"check",
+	{ .words = "check", .args = "[PCI] [--policy FILE] [--mode M]", .max_args = 1, .run = cmd_check,
+	  .options = "policy= mode=", .help = "GPU <-> VF path readiness: PASS/WARN/FAIL/UNKNOWN (exit 4: a FAIL)" },
 };
 
 const char *ctl_opt(const struct ctl *ctl, const char *name)
@@ -301,18 +298,6 @@ static const struct ctl_command *find_command(int argc, char **argv, int *ret_us
 	return best;
 }
 
-static bool is_planned(int argc, char **argv)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(planned); i++) {
-		char first[32];
-		const char *sp = strchr(planned[i], ' ');
-		snprintf(first, sizeof(first), "%.*s", sp ? (int)(sp - planned[i]) : (int)strlen(planned[i]), planned[i]);
-		if (streq(argv[0], first) && (!sp || (argc > 1 && streq(argv[1], sp + 1))))
-			return true;
-	}
-	return false;
-}
-
 int main(int argc, char **argv)
 {
 	enum { OPT_DIRECT = 0x100, OPT_SYSFS_ROOT, OPT_VERSION };
@@ -354,9 +339,6 @@ int main(int argc, char **argv)
 
 	cmd = find_command(argc, argv, &used);
 	if (!cmd) {
-		if (is_planned(argc, argv))
-			return ctl_fail(&ctl, EXIT_ERROR, ENOSYS, "homictl: '%s' is not available in homi %s yet",
-					argv[0], PACKAGE_VERSION);
 		return ctl_usage_error(NULL, "unknown command '%s'", argv[0]);
 	}
 	nargs = argc - used;

@@ -106,3 +106,4 @@ int cmd_teardown(struct ctl *ctl, int argc, char **argv);
 int cmd_release(struct ctl *ctl, int argc, char **argv);
 int cmd_device_list(struct ctl *ctl, int argc, char **argv);
 int cmd_device_show(struct ctl *ctl, int argc, char **argv);
+int cmd_check(struct ctl *ctl, int argc, char **argv);

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "apply.h"
+#include "check-json.h"
+#include "checks.h"
 #include "daemon.h"
 #include "device.h"
 #include "imperative.h"
@@ -963,6 +965,53 @@ static json_t *m_device_show(const struct call *c)
 	return reply;
 }
 
+static json_t *m_check(const struct call *c)
+{
+	struct homid *d = c->d;
+	const char *pci = json_string_value(json_object_get(c->req->params, "pci"));
+	const char *mode = json_string_value(json_object_get(c->req->params, "mode"));
+	struct homi_check_opts opts = { 0 };
+	struct homi_desired *want = NULL;
+	struct homi_topology *t = NULL;
+	struct homi_check_report *rep = NULL;
+	struct homi_pci *lp = NULL;
+	_cleanup_free_ char *err = NULL;
+	char addr[HOMI_ADDR_LEN];
+	json_t *reply;
+	int r;
+
+	if (pci) {
+		if (homi_pci_parse_addr(pci, addr) < 0)
+			return bad_params(c, "pci: expected a PCI address");
+		opts.only = addr;
+	}
+	if (mode && homi_check_modes_parse(mode, &opts.modes) < 0)
+		return bad_params(c, "mode: expected H, D, G or a comma list of them");
+	if (!change_begin(d))
+		return busy(c);
+	r = build_desired(d, NULL, NULL, NULL, &want, &err);
+	if (r < 0) {
+		reply = homi_rpc_error(c->req->id, HOMI_RPC_POLICY_ERROR, err ? err : strerror(-r), NULL);
+		goto out;
+	}
+	r = d->host->ops->topology(d->host, &t);
+	if (r >= 0 && d->sysfs)
+		homi_pci_open(homi_sysfs_root(d->sysfs), &lp); /* ACS from config space; optional */
+	if (r >= 0) {
+		struct homi_check_env env = { .sysfs = d->sysfs, .pci = lp, .host = d->host, .t = t };
+		r = homi_check_run(&env, want, &opts, &rep, &err);
+	}
+	reply = r < 0 ? homi_rpc_error(c->req->id, HOMI_RPC_INTERNAL_ERROR, err ? err : strerror(-r), NULL)
+		      : homi_rpc_result(c->req->id, homi_check_to_json(rep));
+out:
+	pthread_mutex_unlock(&d->change);
+	homi_check_report_free(rep);
+	homi_pci_free(lp);
+	homi_topology_free(t);
+	homi_desired_free(want);
+	return reply;
+}
+
 struct method {
 	const char *name;
 	bool changes;
@@ -972,6 +1021,7 @@ struct method {
 static const struct method methods[] = {
 	{ "status", false, m_status },       { "topology", false, m_topology },
 	{ "device.show", false, m_device_show }, { "plan", false, m_plan },
+	{ "check", false, m_check },
 	{ "apply", true, m_apply },          { "teardown", true, m_teardown },
 	{ "release", true, m_release },      { "vf.assign", true, m_vf_assign },
 	{ "vf.unassign", true, m_vf_unassign }, { "ns.attach", true, m_ns_attach },
