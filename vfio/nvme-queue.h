@@ -290,3 +290,114 @@ HOMI_HD uint32_t homi_nvme_prp_list_entries(uint64_t addr, uint32_t len, uint32_
 	uint32_t n = homi_nvme_prp_pages(addr, len, page);
 	return n > 2 ? n - 1 : 0;
 }
+
+/* ---- additions for gpu/ (soft controller, device API) --------------------- */
+
+/* Status codes (NVMe 2.0 Base 4.2.3, NVM Command Set 3.4). A status field
+ * is SCT << 8 | SC, with DNR at bit 14 (the CQE status word shifted right
+ * by one, as homi_nvme_cqe_status() returns it). */
+enum {
+	HOMI_NVME_SCT_GENERIC = 0,
+	HOMI_NVME_SCT_CMD_SPECIFIC = 1,
+	HOMI_NVME_SCT_MEDIA = 2,
+
+	/* generic (SCT 0) */
+	HOMI_NVME_SC_SUCCESS = 0x00,
+	HOMI_NVME_SC_INVALID_OPCODE = 0x01,
+	HOMI_NVME_SC_INVALID_FIELD = 0x02,
+	HOMI_NVME_SC_DATA_XFER_ERROR = 0x04,
+	HOMI_NVME_SC_INTERNAL = 0x06,
+	HOMI_NVME_SC_INVALID_NS = 0x0b,
+	HOMI_NVME_SC_PRP_OFFSET_INVALID = 0x13,
+	HOMI_NVME_SC_LBA_RANGE = 0x80,
+	/* command specific (SCT 1), queue management */
+	HOMI_NVME_SC_CQ_INVALID = 0x00,
+	HOMI_NVME_SC_INVALID_QID = 0x01,
+	HOMI_NVME_SC_INVALID_QSIZE = 0x02,
+	HOMI_NVME_SC_INVALID_QUEUE_DELETION = 0x0c,
+	/* media and data integrity (SCT 2) */
+	HOMI_NVME_SC_WRITE_FAULT = 0x80,
+	HOMI_NVME_SC_UNRECOVERED_READ = 0x81,
+
+	HOMI_NVME_STATUS_DNR = 1u << 14,
+};
+
+HOMI_HD uint16_t homi_nvme_status(uint8_t sct, uint8_t sc, int dnr)
+{
+	return (uint16_t)(((uint16_t)(sct & 7) << 8) | sc | (dnr ? HOMI_NVME_STATUS_DNR : 0));
+}
+
+/* Dword 3 of a CQE (CID, phase tag, status), the word a consumer polls:
+ * a controller writes it last. */
+HOMI_HD uint32_t homi_nvme_cqe_dw3(uint16_t cid, uint16_t status, uint16_t phase)
+{
+	return (uint32_t)cid | ((uint32_t)(((status & 0x7fff) << 1) | (phase & 1)) << 16);
+}
+HOMI_HD uint16_t homi_nvme_dw3_cid(uint32_t dw3) { return (uint16_t)(dw3 & 0xffff); }
+HOMI_HD uint16_t homi_nvme_dw3_phase(uint32_t dw3) { return (uint16_t)((dw3 >> 16) & 1); }
+HOMI_HD uint16_t homi_nvme_dw3_status(uint32_t dw3) { return (uint16_t)(dw3 >> 17); }
+
+/* Read/write fields as a controller decodes them. */
+HOMI_HD uint64_t homi_nvme_sqe_slba(const struct homi_nvme_sqe *e)
+{
+	return (uint64_t)e->cdw10 | ((uint64_t)e->cdw11 << 32);
+}
+HOMI_HD uint32_t homi_nvme_sqe_nlb(const struct homi_nvme_sqe *e) { return (e->cdw12 & 0xffff) + 1; }
+HOMI_HD uint8_t homi_nvme_sqe_fuse(const struct homi_nvme_sqe *e) { return (uint8_t)(e->flags & 3); }
+HOMI_HD uint8_t homi_nvme_sqe_psdt(const struct homi_nvme_sqe *e) { return (uint8_t)((e->flags >> 6) & 3); }
+
+/* Entries one PRP list page holds; a list that does not fit chains: the
+ * last entry of every page but the final one points to the next page. */
+HOMI_HD uint32_t homi_nvme_prp_per_page(uint32_t page) { return page / 8; }
+
+/* List pages a list of ENTRIES entries needs, chaining included. */
+HOMI_HD uint32_t homi_nvme_prp_list_pages(uint32_t entries, uint32_t page)
+{
+	uint32_t per = homi_nvme_prp_per_page(page);
+	if (entries == 0)
+		return 0;
+	if (entries <= per)
+		return 1;
+	/* every page but the last gives one slot to the chain pointer */
+	return 1 + (entries - per + (per - 1) - 1) / (per - 1);
+}
+
+/* Fill PRP1/PRP2 for a transfer touching N pages whose bus addresses are
+ * PAGES[0..N-1] (PAGES[0] may carry the offset into the first page; the
+ * others are page aligned). When N > 2 the list goes to the list pages
+ * LIST (CPU-writable views) at bus addresses LIST_BUS, NLIST of them,
+ * chained as needed. Returns the list pages used, or -1 if NLIST is too
+ * small. */
+HOMI_HD int homi_nvme_prp_build(const uint64_t *pages, uint32_t n, uint32_t page, uint64_t *const *list,
+				const uint64_t *list_bus, uint32_t nlist, uint64_t *prp1, uint64_t *prp2)
+{
+	uint32_t per = homi_nvme_prp_per_page(page), need, i = 1, l = 0;
+
+	*prp1 = pages[0];
+	*prp2 = 0;
+	if (n <= 1)
+		return 0;
+	if (n == 2) {
+		*prp2 = pages[1];
+		return 0;
+	}
+	need = homi_nvme_prp_list_pages(n - 1, page);
+	if (need > nlist)
+		return -1;
+	*prp2 = list_bus[0];
+	while (i < n) {
+		uint32_t left = n - i, j;
+		if (left <= per) {
+			for (j = 0; j < left; j++)
+				list[l][j] = pages[i + j];
+			i += left;
+		} else {
+			for (j = 0; j < per - 1; j++)
+				list[l][j] = pages[i + j];
+			list[l][per - 1] = list_bus[l + 1];
+			i += per - 1;
+		}
+		l++;
+	}
+	return (int)l;
+}
