@@ -57,6 +57,8 @@ uint64_t homi_hist_percentile(const struct homi_hist *h, double p)
 	want = (uint64_t)ceil(p / 100.0 * (double)h->n);
 	if (want == 0)
 		want = 1;
+	if (want >= h->n)
+		return h->max; /* the largest value is known exactly */
 	for (unsigned i = 0; i < HOMI_HIST_BUCKETS; i++) {
 		seen += h->counts[i];
 		if (seen >= want) {

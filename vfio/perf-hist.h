@@ -17,8 +17,8 @@ struct homi_hist {
 void homi_hist_init(struct homi_hist *h);
 void homi_hist_add(struct homi_hist *h, uint64_t v);
 /* The value at percentile P (0 < P <= 100): the middle of the bucket that
- * holds the ceil(P% * n)-th smallest value, clamped to [min, max]; 0 when
- * empty. */
+ * holds the ceil(P% * n)-th smallest value, clamped to [min, max]; the
+ * maximum itself when that is the largest value; 0 when empty. */
 uint64_t homi_hist_percentile(const struct homi_hist *h, double p);
 /* Bucket index of V and the smallest value of bucket I (for tests). */
 unsigned homi_hist_bucket(uint64_t v);
