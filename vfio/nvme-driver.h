@@ -167,7 +167,8 @@ struct homi_nvme_ns {
 };
 
 /* Identify Namespace NSID; -ENOENT when it is not active on this
- * controller. READ_ONLY comes from the delegation (policy "access"). */
+ * controller, -EOPNOTSUPP for a format with metadata (not handled).
+ * READ_ONLY comes from the delegation (policy "access"). */
 int homi_nvme_ns_open(struct homi_nvme_ctrl *c, uint32_t nsid, bool read_only, struct homi_nvme_ns *ret,
 		      uint16_t *ret_status);
 /* Builds a Read, Write or Flush of NBLOCKS at LBA into a buffer contiguous

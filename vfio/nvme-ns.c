@@ -16,6 +16,8 @@ int homi_nvme_ns_open(struct homi_nvme_ctrl *c, uint32_t nsid, bool read_only, s
 
 	if (r < 0)
 		return r;
+	if (ns.info.ms)
+		return -EOPNOTSUPP; /* metadata (extended LBAs, MPTR) is not handled */
 	blocks = homi_nvme_ctrl_max_xfer(c) / ns.info.lba_size;
 	ns.max_blocks = blocks > 65536 ? 65536 : blocks; /* NLB is 16 bits, 0's based */
 	if (ns.max_blocks == 0)

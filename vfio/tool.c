@@ -151,6 +151,11 @@ int tool_open(const struct tool_opts *o, struct tool_dev *d)
 			tool_err(o, "namespace %u is not attached to this controller", o->nsid);
 			return r;
 		}
+		if (r == -EOPNOTSUPP) {
+			tool_err(o, "namespace %u has a format with metadata, which this driver does not handle",
+				 o->nsid);
+			return r;
+		}
 		if (r < 0) {
 			tool_qpair_err(o, homi_nvme_ctrl_admin(d->ctrl), r, "Identify Namespace");
 			return r;
