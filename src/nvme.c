@@ -163,6 +163,14 @@ const char *homi_nvme_status_name(int status)
 
 	if (sct == 1) {
 		switch (sc) {
+		case 0x00: return "Completion Queue Invalid";
+		case 0x01: return "Invalid Queue Identifier";
+		case 0x02: return "Invalid Queue Size";
+		case 0x05: return "Asynchronous Event Request Limit Exceeded";
+		case 0x0c: return "Invalid Queue Deletion";
+		case 0x0d: return "Feature Identifier Not Saveable";
+		case 0x0e: return "Feature Not Changeable";
+		case 0x82: return "Attempted Write to Read Only Range";
 		case 0x1f: return "Invalid Controller Identifier";
 		case 0x20: return "Invalid Secondary Controller State";
 		case 0x21: return "Invalid Number of Controller Resources";
@@ -177,8 +185,29 @@ const char *homi_nvme_status_name(int status)
 		switch (sc) {
 		case 0x01: return "Invalid Command Opcode";
 		case 0x02: return "Invalid Field in Command";
+		case 0x03: return "Command ID Conflict";
+		case 0x04: return "Data Transfer Error";
 		case 0x06: return "Internal Error";
+		case 0x07: return "Command Abort Requested";
+		case 0x08: return "Command Aborted due to SQ Deletion";
 		case 0x0b: return "Invalid Namespace or Format";
+		case 0x0c: return "Command Sequence Error";
+		case 0x13: return "PRP Offset Invalid";
+		case 0x15: return "Operation Denied";
+		case 0x20: return "Namespace is Write Protected";
+		case 0x80: return "LBA Out of Range";
+		case 0x81: return "Capacity Exceeded";
+		case 0x82: return "Namespace Not Ready";
+		case 0x83: return "Reservation Conflict";
+		}
+	}
+	if (sct == 2) {
+		switch (sc) {
+		case 0x80: return "Write Fault";
+		case 0x81: return "Unrecovered Read Error";
+		case 0x85: return "Compare Failure";
+		case 0x86: return "Access Denied";
+		case 0x87: return "Deallocated or Unwritten Logical Block";
 		}
 	}
 	return "NVMe error";

@@ -482,8 +482,8 @@ bool homi_desired_protected(const struct homi_desired *d, const char *addr)
 {
 	char key[HOMI_ADDR_LEN];
 
-	if (!d || strlen(addr) >= sizeof(key))
-		return false;
+	if (!d || !d->n_protect || strlen(addr) >= sizeof(key))
+		return false; /* bsearch wants an array, even of none */
 	memcpy(key, addr, strlen(addr) + 1);
 	return bsearch(key, d->protect, d->n_protect, sizeof(*d->protect), cmp_addr) != NULL;
 }

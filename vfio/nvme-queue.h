@@ -401,3 +401,32 @@ HOMI_HD int homi_nvme_prp_build(const uint64_t *pages, uint32_t n, uint32_t page
 	}
 	return (int)l;
 }
+
+/* PRP1/PRP2 for LEN bytes at IOVA, a range contiguous in the controller's
+ * address space (one DMA mapping). PRP1 carries the offset; PRP2 is 0 (one
+ * page), the second page (two), or LIST_IOVA, whose entries are written to
+ * LIST (a page at LIST_IOVA, page-aligned, PAGE / 8 entries). Returns the
+ * number of list entries written, or -1 when the transfer needs a chained
+ * list (more than PAGE / 8 + 1 pages) or IOVA is not dword aligned. */
+HOMI_HD int homi_nvme_prp_build_contig(uint64_t iova, uint32_t len, uint32_t page, uint64_t *list, uint64_t list_iova,
+				uint64_t *prp1, uint64_t *prp2)
+{
+	uint32_t pages = homi_nvme_prp_pages(iova, len, page);
+	uint64_t next = (iova & ~(uint64_t)(page - 1)) + page;
+
+	if ((iova & 3) || len == 0 || pages > page / 8 + 1)
+		return -1;
+	*prp1 = iova;
+	if (pages == 1) {
+		*prp2 = 0;
+		return 0;
+	}
+	if (pages == 2) {
+		*prp2 = next;
+		return 0;
+	}
+	for (uint32_t i = 0; i < pages - 1; i++)
+		list[i] = next + (uint64_t)i * page;
+	*prp2 = list_iova;
+	return (int)(pages - 1);
+}

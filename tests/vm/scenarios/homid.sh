@@ -76,11 +76,16 @@ echo "rebound after $(( ($(homi-vm-now) - t0) / 1000000 )) ms"
 eventually 2 "[ \"\$(stat -c '%U:%G %a' /dev/vfio/$group)\" = 'user:homi-admin 660' ]" || vm_fail "/dev/vfio/$group ownership not re-applied"
 homictl status | grep -q 'last-drift: .*uevent' || vm_fail "status does not show the drift"
 
-vm_log "drift: a PF controller reset (no uevent) is repaired by the periodic check"
+vm_log "drift: a secondary taken offline behind homid's back (no uevent) is repaired by the periodic check"
+nvme virt-mgmt "$CTRL" -c "$(vm_scid "$PF" 1)" -a 7 > /dev/null
+eventually 10 "nvme list-secondary $CTRL | grep -c 'SCS.*0x0001' | grep -qx 2" || vm_fail "secondary not back online"
+eventually 5 "[ \"\$(basename \$(readlink $VM_PCI/$VF1/driver))\" = vfio-pci ]" || vm_fail "VF1 not back on vfio-pci"
+homictl status | grep -q 'last-drift: .*secondary controller' || vm_fail "status does not name the offline secondary"
+
+vm_log "drift: a PF controller reset (every secondary offline) is repaired"
 nvme reset "$CTRL"
 eventually 15 "nvme list-secondary $CTRL | grep -c 'SCS.*0x0001' | grep -qx 2" || vm_fail "secondaries not back online"
 eventually 10 "[ \"\$(basename \$(readlink $VM_PCI/$VF2/driver))\" = nvme ]" || vm_fail "VF2 not back on nvme"
-homictl status | grep -q 'secondary controller' || vm_fail "status does not name the offline secondary"
 
 vm_log "SIGHUP picks up a changed policy"
 sed 's/"driver": "nvme"/"driver": "none"/' "$POLICY" > /tmp/p && cp /tmp/p "$POLICY"
