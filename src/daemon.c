@@ -513,11 +513,17 @@ void homid_repair(struct homid *d, const char *cause)
 		refresh_snapshot(d); /* links follow rebinds even when nothing drifted */
 		goto out;
 	}
-	homi_log(HOMI_LOG_WARNING, "drift: %s; repairing", cause);
 	{
+		/* the trigger, and what differs: a uevent of homid's own making can
+		 * arrive while something else drifted */
+		_cleanup_free_ char *first = homi_step_describe(&p->steps[0]), *full = NULL;
 		char *e2 = NULL;
 		struct homi_plan_opts popts = { 0 };
-		apply_locked(d, want, &popts, cause, true, NULL, &e2);
+		if (asprintf(&full, "%s; to do: %s%s", cause, first ? first : "?",
+			     p->n_steps > 1 ? " and more" : "") < 0)
+			full = NULL;
+		homi_log(HOMI_LOG_WARNING, "drift: %s; repairing", full ? full : cause);
+		apply_locked(d, want, &popts, full ? full : cause, true, NULL, &e2);
 		free(e2);
 	}
 out:
