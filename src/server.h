@@ -25,6 +25,8 @@ struct homi_peer {
 	gid_t gid;
 	gid_t groups[64];      /* supplementary groups (SO_PEERGROUPS), primary included */
 	size_t n_groups;
+	bool groups_truncated; /* the peer had more than 64: the rest are not here
+				* (homi_peer_is_admin then fails closed) */
 };
 
 /* Whether PEER may call changing methods: uid 0, or a member (primary or
@@ -34,20 +36,36 @@ bool homi_peer_is_admin(const struct homi_peer *peer, gid_t admin_gid);
 /* Answers one request: returns the response object (a result or an error
  * built with homi_rpc_result/homi_rpc_error; the server steals it), or NULL
  * for a notification. Called on the connection's thread; may block (an
- * apply), other connections are served meanwhile. */
+ * apply), other connections are served meanwhile. Handlers therefore run
+ * concurrently on several threads (one per connection): shared state needs
+ * a lock. A response to a notification is discarded (JSON-RPC never answers
+ * one); NULL for a request with an id is answered INTERNAL_ERROR. Server
+ * threads have every signal blocked. */
 typedef json_t *(*homi_server_handler)(void *userdata, const struct homi_peer *peer,
 				       const struct homi_rpc_request *req);
 
 struct homi_server;
 
 /* Binds PATH (a stale socket there is replaced; a live one, answering, is
- * -EADDRINUSE), mode 0666, and starts accepting on a thread of its own. */
+ * -EADDRINUSE), mode 0666, and starts accepting on a thread of its own.
+ * Anything but a socket at PATH is left alone: -EEXIST. PATH's directory
+ * must not be writable by others (/run/homi). Returns 0 or a negative errno. */
 int homi_server_start(const char *path, homi_server_handler handler, void *userdata, struct homi_server **ret);
+/* Addition for tests and homid.conf: the read and write timeouts in ms
+ * (defaults HOMI_SERVER_READ/WRITE_TIMEOUT_MS; 0: none), for lines waited
+ * for and answers sent from now on. -EINVAL for a negative value. */
+int homi_server_set_timeouts(struct homi_server *s, int read_ms, int write_ms);
 /* Stops accepting, closes every connection (waiting for handlers running
- * now), unlinks the socket. */
+ * now), unlinks the socket. Not from a handler (it would wait for itself);
+ * NULL is a no-op. */
 void homi_server_stop(struct homi_server *s);
 
-/* Counters for status and tests. */
+/* Counters for status and tests. connections: accepted since start (busy
+ * refusals included); requests: request lines read (parsed or not, empty
+ * lines not counted); errors: error responses sent (the handler's included);
+ * dropped: connections the server closed on its side (line over 64 KiB,
+ * read or write timeout, busy, an I/O error), not those the client ended;
+ * active: connections open now. */
 struct homi_server_stats {
 	unsigned long connections, requests, errors, dropped;
 	unsigned active;
