@@ -194,7 +194,7 @@ static int conn_room(struct conn *c)
 static int conn_next_line(struct conn *c, int64_t deadline, size_t *ret_len)
 {
 	for (;;) {
-		char *nl = memchr(c->buf + c->scanned, '\n', c->len - c->scanned);
+		char *nl = c->len > c->scanned ? memchr(c->buf + c->scanned, '\n', c->len - c->scanned) : NULL;
 		ssize_t n;
 		int r;
 
@@ -335,7 +335,10 @@ static void *conn_main(void *userdata)
 	struct conn *c = userdata;
 	struct homi_server *s = c->server;
 
-	if (conn_serve(c) < 0)
+	int r = conn_serve(c);
+
+	/* A reset or a broken pipe is the client leaving, not a drop. */
+	if (r < 0 && r != -ECONNRESET && r != -EPIPE)
 		ATOMIC_INC(s->dropped);
 	free(c->buf);
 	c->buf = NULL;
@@ -637,6 +640,10 @@ int homi_server_set_timeouts(struct homi_server *s, int read_ms, int write_ms)
 
 void homi_server_get_stats(struct homi_server *s, struct homi_server_stats *ret)
 {
+	if (!s) {
+		*ret = (struct homi_server_stats){ 0 };
+		return;
+	}
 	*ret = (struct homi_server_stats){
 		.connections = ATOMIC_GET(s->connections),
 		.requests = ATOMIC_GET(s->requests),

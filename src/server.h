@@ -56,7 +56,8 @@ int homi_server_start(const char *path, homi_server_handler handler, void *userd
  * for and answers sent from now on. -EINVAL for a negative value. */
 int homi_server_set_timeouts(struct homi_server *s, int read_ms, int write_ms);
 /* Stops accepting, closes every connection (waiting for handlers running
- * now), unlinks the socket. */
+ * now), unlinks the socket. Not from a handler (it would wait for itself);
+ * NULL is a no-op. */
 void homi_server_stop(struct homi_server *s);
 
 /* Counters for status and tests. connections: accepted since start (busy
