@@ -814,6 +814,11 @@ int homi_sim_controller_reset(struct homi_host *h, const char *addr)
 	if (!pf)
 		return -ENODEV;
 	offline_all(pf);
+	/* nvme on a VF finds its controller dead and lets the device go
+	 * (nvme_remove_dead_ctrl); vfio-pci keeps its VFs */
+	for (unsigned i = 0; i < pf->num_vfs; i++)
+		if (streq(pf->vfs[i].driver, "nvme"))
+			pf->vfs[i].driver[0] = '\0';
 	return 0;
 }
 

@@ -94,7 +94,9 @@ int homi_host_sim(const struct homi_sim_config *cfg, struct homi_host **ret);
 int homi_sim_set_vfio_open(struct homi_host *h, const char *vf, bool open);
 int homi_sim_set_mounted(struct homi_host *h, const char *ctrl_addr, uint32_t nsid, bool mounted);
 /* A PF controller reset (nvme reset, error recovery): every secondary goes
- * offline with zero resources; no uevent. */
+ * offline with zero resources; no uevent. VFs on nvme are then released by
+ * their driver, as the kernel's does once it finds the controller dead;
+ * VFs on vfio-pci stay bound. */
 int homi_sim_controller_reset(struct homi_host *h, const char *pf);
 /* Writes a canonical description of the whole state (one fact per line);
  * two equal snapshots mean equal states. Caller frees. */

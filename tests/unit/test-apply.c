@@ -433,6 +433,10 @@ START_TEST(drift_after_controller_reset)
 	char *good = homi_sim_snapshot(h);
 	/* error recovery resets the PF controller: every secondary offline */
 	ck_assert_int_eq(homi_sim_controller_reset(h, "0000:01:00.0"), 0);
+	char *reset = homi_sim_snapshot(h);
+	ck_assert_ptr_nonnull(strstr(reset, "vf 0000:01:00.1 driver=vfio-pci")); /* vfio-pci keeps it */
+	ck_assert_ptr_nonnull(strstr(reset, "vf 0000:01:00.2 driver= override=nvme")); /* nvme let it go */
+	free(reset);
 	struct homi_plan *p = plan(h, d, NULL, NULL);
 	ck_assert_int_gt(p->n_steps, 0);
 	ck_assert_str_eq(homi_op_name(p->steps[0].op), "unbind"); /* VF 1 leaves vfio-pci before its controller changes */
