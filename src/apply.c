@@ -391,6 +391,9 @@ static int compute_undo(struct homi_host *h, const struct homi_step *s, struct u
 		}
 		x->restore_override = true;
 		snprintf(x->override, sizeof(x->override), "%s", ov);
+		/* vfio-pci's node comes back root:root 0600 with the bind */
+		if (s->op == HOMI_OP_UNBIND && streq(st.driver, "vfio-pci"))
+			return undo_vfio_node(h, s, st.iommu_group, u);
 		return 0;
 	case HOMI_OP_SET_VFIO_OWNER:
 		r = vf_group(h, s->vf_pci);

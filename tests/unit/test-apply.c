@@ -451,6 +451,41 @@ START_TEST(drift_after_controller_reset)
 }
 END_TEST
 
+/* Applies D with fail point SPEC (errno/nvme) and returns the outcome. */
+static enum homi_apply_outcome apply_failing(struct homi_host *h, const struct homi_desired *d, const char *spec)
+{
+	struct homi_failpoints *fp = NULL;
+
+	ck_assert_int_eq(homi_failpoints_parse(spec, &fp, NULL), 0);
+	struct homi_apply_opts o = opts_for(fp);
+	enum homi_apply_outcome out = apply(h, d, &o);
+	homi_failpoints_free(fp);
+	return out;
+}
+
+/* A repair after a controller reset unbinds the vfio VF, whose
+ * /dev/vfio node then goes; a rollback binds it again and must give the
+ * node back the policy's owner and mode, not udev's root 0600. */
+START_TEST(rollback_restores_vfio_node)
+{
+	struct homi_host *h = new_sim(NULL);
+	struct homi_desired *d = desired(h, testbed_policy);
+	struct homi_apply_opts o = opts_for(NULL);
+
+	ck_assert_int_eq(apply(h, d, &o), HOMI_APPLY_APPLIED);
+	ck_assert_int_eq(homi_sim_controller_reset(h, "0000:01:00.0"), 0);
+	char *drifted = homi_sim_snapshot(h);
+	ck_assert_ptr_nonnull(strstr(drifted, "node /dev/vfio/4 1000:990 0660"));
+	ck_assert_int_eq(apply_failing(h, d, "assign=errno:EIO"), HOMI_APPLY_ROLLED_BACK);
+	char *after = homi_sim_snapshot(h);
+	ck_assert_str_eq(drifted, after);
+	free(drifted);
+	free(after);
+	homi_desired_free(d);
+	homi_host_free(h);
+}
+END_TEST
+
 START_TEST(failpoint_spec)
 {
 	struct homi_failpoints *fp = NULL;
@@ -491,6 +526,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, teardown_to_recorded_state);
 	tcase_add_test(tc, drift_after_controller_reset);
 	tcase_add_test(tc, failpoint_spec);
+	tcase_add_test(tc, rollback_restores_vfio_node);
 	suite_add_tcase(s, tc);
 	return s;
 }
