@@ -18,10 +18,17 @@
 
 #define MAX_UNDO_STEPS 4096 /* of one forward step, as a journal may hold them */
 
-/* The inverse of one forward step. */
+/* The inverse of one forward step: its steps run in its place in the
+ * rollback, its late ones (step.late) once every other undo step is done. */
 struct undo {
 	struct homi_step *steps;
 	size_t n;
+};
+
+/* A late undo step waiting for the end of the rollback. */
+struct pending {
+	struct homi_step step;
+	size_t of;                   /* the forward step it undoes */
 };
 
 struct run {
@@ -33,6 +40,8 @@ struct run {
 	size_t n;
 	char recorded[16][HOMI_ADDR_LEN]; /* PFs whose ownership this run recorded */
 	size_t n_recorded;
+	struct pending *pending;     /* rollback: late undo steps still to run, in order */
+	size_t n_pending;
 };
 
 static void run_free_undo(struct run *run)
@@ -41,9 +50,11 @@ static void run_free_undo(struct run *run)
 		free(run->undo[i].steps);
 	free(run->undo);
 	free(run->forward);
+	free(run->pending);
 	run->undo = NULL;
 	run->forward = NULL;
-	run->n = 0;
+	run->pending = NULL;
+	run->n = run->n_pending = 0;
 }
 
 static _printf_(1, 2) char *fmt(const char *f, ...)
@@ -289,7 +300,7 @@ static struct homi_step *undo_add(struct undo *u, const struct homi_step *like, 
 	} while (0)
 
 /* Undo steps that give /dev/vfio/GROUP back its owner, group and mode. */
-static int undo_vfio_node(struct homi_host *h, const struct homi_step *like, int group, struct undo *u)
+static int undo_vfio_node(struct homi_host *h, const struct homi_step *like, int group, bool late, struct undo *u)
 {
 	struct homi_step *x;
 	uid_t uid;
@@ -302,7 +313,81 @@ static int undo_vfio_node(struct homi_host *h, const struct homi_step *like, int
 	x->uid = uid;
 	x->gid = gid;
 	x->mode = (int)(mode & 07777);
+	x->late = late;
 	return 0;
+}
+
+/* Late undo steps that give VF number VFN (ADDR) of PF back what it has
+ * now: each namespace of the PF attached or not to its secondary (when
+ * SEC, the Secondary Controller List, is known), its driver with its
+ * driver_override, its /dev/vfio node. */
+static int undo_vf_late(struct homi_host *h, const struct homi_topology *t, const struct homi_step *pf,
+			const char *addr, unsigned vfn, const struct homi_secondary *sec, size_t n_sec,
+			const uint32_t *ns, size_t n_ns, struct undo *u)
+{
+	struct homi_step like = *pf, *x;
+	ssize_t i = homi_topology_find(t, addr);
+	char ov[32];
+	int r;
+
+	if (i < 0)
+		return 0;
+	const struct homi_device *d = &t->devices[i];
+	like.vf = vfn;
+	memcpy(like.vf_pci, d->pci, HOMI_ADDR_LEN);
+	for (size_t k = 0; k < n_sec; k++) {
+		if (sec[k].vfn != vfn)
+			continue;
+		for (size_t n = 0; n < n_ns; n++) {
+			r = ns_has_ctrl(h, pf->pf, ns[n], sec[k].scid);
+			if (r < 0)
+				continue;
+			ADD(x, u, &like, r ? HOMI_OP_ATTACH_NS : HOMI_OP_DETACH_NS);
+			x->nsid = ns[n];
+			x->cntlid = sec[k].scid;
+			x->late = true;
+		}
+	}
+	if (!d->driver)
+		return 0; /* an override without a driver is not given back */
+	r = h->ops->read_attr(h, d->pci, "driver_override", ov, sizeof(ov));
+	if (r < 0 || streq(ov, "(null)"))
+		ov[0] = '\0';
+	ADD(x, u, &like, HOMI_OP_BIND);
+	snprintf(x->driver, sizeof(x->driver), "%s", d->driver);
+	x->restore_override = true;
+	snprintf(x->override, sizeof(x->override), "%s", ov);
+	x->late = true;
+	return streq(d->driver, "vfio-pci") ? undo_vfio_node(h, &like, d->iommu_group, true, u) : 0;
+}
+
+/* Disabling VFs loses all they had; enabling them again gives bare VFs.
+ * What each VF of S->pf has now, as late undo steps. */
+static int undo_vfs_late(struct homi_host *h, const struct homi_step *s, struct undo *u)
+{
+	_cleanup_free_ struct homi_secondary *sec = NULL;
+	_cleanup_free_ uint32_t *ns = NULL;
+	struct homi_topology *t = NULL;
+	size_t n_sec = 0, n_ns = 0;
+	ssize_t i;
+	int status, r;
+
+	if (h->ops->secondaries(h, s->pf, &sec, &n_sec, &status) < 0) {
+		sec = NULL; /* fixed resources: VF controllers unknown, namespaces left as they come */
+		n_sec = 0;
+	}
+	if (h->ops->namespaces(h, s->pf, &ns, &n_ns, &status) < 0) {
+		ns = NULL;
+		n_ns = 0;
+	}
+	r = h->ops->topology(h, &t);
+	if (r < 0)
+		return r;
+	i = homi_topology_find(t, s->pf);
+	for (size_t v = 0; i >= 0 && r >= 0 && v < t->devices[i].n_vfs; v++)
+		r = undo_vf_late(h, t, s, t->devices[i].vfs[v], (unsigned)v + 1, sec, n_sec, ns, n_ns, u);
+	homi_topology_free(t);
+	return i < 0 ? -ENODEV : r;
 }
 
 /* What undoes S, computed from the state just before it runs. */
@@ -322,7 +407,7 @@ static int compute_undo(struct homi_host *h, const struct homi_step *s, struct u
 			return r;
 		ADD(x, u, s, HOMI_OP_ENABLE_VFS);
 		x->count = st.num_vfs;
-		return 0;
+		return undo_vfs_late(h, s, u);
 	case HOMI_OP_ENABLE_VFS:
 		ADD(x, u, s, HOMI_OP_DISABLE_VFS);
 		return 0;
@@ -393,13 +478,13 @@ static int compute_undo(struct homi_host *h, const struct homi_step *s, struct u
 		snprintf(x->override, sizeof(x->override), "%s", ov);
 		/* vfio-pci's node comes back root:root 0600 with the bind */
 		if (s->op == HOMI_OP_UNBIND && streq(st.driver, "vfio-pci"))
-			return undo_vfio_node(h, s, st.iommu_group, u);
+			return undo_vfio_node(h, s, st.iommu_group, false, u);
 		return 0;
 	case HOMI_OP_SET_VFIO_OWNER:
 		r = vf_group(h, s->vf_pci);
 		if (r < 0)
 			return r;
-		r = undo_vfio_node(h, s, r, u);
+		r = undo_vfio_node(h, s, r, false, u);
 		return r < 0 ? r : u->n ? 0 : -ENOENT;
 	default:
 		return -EINVAL;
@@ -437,6 +522,8 @@ static json_t *undo_step_json(const struct homi_step *s)
 
 	if (s->restore_override) /* the override to restore travels with the step */
 		json_object_set_new(j, "restore-override", json_string(s->override));
+	if (s->late)
+		json_object_set_new(j, "late", json_true());
 	return j;
 }
 
@@ -450,27 +537,35 @@ static int undo_step_from_json(const json_t *j, struct homi_step *ret)
 		ret->restore_override = true;
 		snprintf(ret->override, sizeof(ret->override), "%s", ov);
 	}
+	ret->late = json_is_true(json_object_get(j, "late"));
 	return 0;
 }
 
 /* The journal: the forward steps started, what undoes each, NEXT: how many
- * of them are still to undo (all, until a rollback starts). */
+ * of them are still to undo (all, until a rollback starts), the late undo
+ * steps the rollback has yet to run. */
 static int journal_write(struct run *run, size_t next)
 {
 	if (!run->opts->run_dir)
 		return 0;
-	json_t *o = json_object(), *undo = json_array();
+	json_t *o = json_object(), *undo = json_array(), *late = json_array();
 	for (size_t i = 0; i < run->n; i++) {
 		json_t *u = json_array();
 		for (size_t k = 0; k < run->undo[i].n; k++)
 			json_array_append_new(u, undo_step_json(&run->undo[i].steps[k]));
 		json_array_append_new(undo, u);
 	}
+	for (size_t i = 0; i < run->n_pending; i++) {
+		json_t *l = undo_step_json(&run->pending[i].step);
+		json_object_set_new(l, "of", json_integer((json_int_t)run->pending[i].of));
+		json_array_append_new(late, l);
+	}
 	json_object_set_new(o, "homi-journal", json_integer(1));
 	json_object_set_new(o, "pid", json_integer(getpid()));
 	json_object_set_new(o, "steps", steps_json(run->forward, run->n));
 	json_object_set_new(o, "next", json_integer((json_int_t)next));
 	json_object_set_new(o, "undo", undo);
+	json_object_set_new(o, "late", late);
 	_cleanup_free_ char *text = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
 	json_decref(o);
 	if (!text)
@@ -540,17 +635,41 @@ static void mark_undone(struct run *run, size_t i, bool undone)
 			res->steps[k].undone = undone;
 }
 
-/* Undoes every started step, newest first. */
+static bool pending_add(struct run *run, const struct homi_step *u, size_t of)
+{
+	struct pending *p = realloc(run->pending, (run->n_pending + 1) * sizeof(*p));
+
+	if (!p)
+		return false;
+	run->pending = p;
+	run->pending[run->n_pending++] = (struct pending){ .step = *u, .of = of };
+	return true;
+}
+
+/* Undoes every started step, newest first; then runs the late undo steps
+ * (pending ones first: a rollback a crash interrupted). */
 static void rollback(struct run *run)
 {
 	struct homi_apply_result *res = run->res;
 
 	for (size_t i = run->n; i-- > 0;) {
 		bool ok = true;
-		for (size_t k = 0; ok && k < run->undo[i].n; k++)
-			ok = undo_one(run, &run->undo[i].steps[k], i);
+		for (size_t k = 0; ok && k < run->undo[i].n; k++) {
+			const struct homi_step *u = &run->undo[i].steps[k];
+			if (!u->late)
+				ok = undo_one(run, u, i);
+			else if (!(ok = pending_add(run, u, i)))
+				not_undone_add(res, &run->forward[i], strdup("out of memory"));
+		}
 		mark_undone(run, i, ok);
 		journal_write(run, i); /* what is left to undo */
+	}
+	while (run->n_pending > 0) {
+		struct pending p = run->pending[0];
+		if (!undo_one(run, &p.step, p.of))
+			mark_undone(run, p.of, false);
+		memmove(run->pending, run->pending + 1, --run->n_pending * sizeof(*run->pending));
+		journal_write(run, 0);
 	}
 	res->outcome = res->n_not_undone ? HOMI_APPLY_FAILED : HOMI_APPLY_ROLLED_BACK;
 	for (size_t i = 0; run->opts->state_dir && !res->n_not_undone && i < run->n_recorded; i++)
@@ -787,7 +906,7 @@ static int undo_from_json(const json_t *u, struct undo *ret)
 /* The journal J into RUN. */
 static int journal_read(const json_t *j, struct run *run)
 {
-	json_t *steps = json_object_get(j, "steps"), *undo = json_object_get(j, "undo");
+	json_t *steps = json_object_get(j, "steps"), *undo = json_object_get(j, "undo"), *e;
 	size_t n = json_array_size(undo), i;
 	int r;
 
@@ -805,6 +924,14 @@ static int journal_read(const json_t *j, struct run *run)
 		if (r < 0)
 			return r;
 		result_add(run->res, &run->forward[i], NULL);
+	}
+	json_array_foreach(json_object_get(j, "late"), i, e) {
+		json_int_t of = json_integer_value(json_object_get(e, "of"));
+		struct homi_step u;
+		if (undo_step_from_json(e, &u) < 0 || of < 0 || (size_t)of >= n)
+			return -EBADMSG;
+		if (!pending_add(run, &u, (size_t)of))
+			return -ENOMEM;
 	}
 	return 0;
 }

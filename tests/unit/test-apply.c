@@ -463,6 +463,23 @@ static enum homi_apply_outcome apply_failing(struct homi_host *h, const struct h
 	return out;
 }
 
+/* Crashes an apply of D after SPEC's op, then recovers; the recovery's outcome. */
+static enum homi_apply_outcome crash_and_recover(struct homi_host *h, const struct homi_desired *d, const char *spec)
+{
+	struct homi_failpoints *fp = NULL;
+	struct homi_apply_result *res = NULL;
+
+	ck_assert_int_eq(homi_failpoints_parse(spec, &fp, NULL), 0);
+	struct homi_apply_opts o = opts_for(fp);
+	ck_assert_int_eq(homi_apply(h, d, &o, &res, NULL), -ECANCELED);
+	homi_failpoints_free(fp);
+	o.failpoints = NULL;
+	ck_assert_int_eq(homi_apply_recover(h, &o, &res), 1);
+	enum homi_apply_outcome out = res->outcome;
+	homi_apply_result_free(res);
+	return out;
+}
+
 /* A repair after a controller reset unbinds the vfio VF, whose
  * /dev/vfio node then goes; a rollback binds it again and must give the
  * node back the policy's owner and mode, not udev's root 0600. */
@@ -483,6 +500,36 @@ START_TEST(rollback_restores_vfio_node)
 	free(after);
 	homi_desired_free(d);
 	homi_host_free(h);
+}
+END_TEST
+
+/* A teardown that fails after disabling the VFs: the rollback enables
+ * them again with their namespaces, drivers, overrides and /dev/vfio
+ * ownership, all of which went with them; the same after a crash. */
+START_TEST(teardown_rollback_restores_vfs)
+{
+	static const char *const specs[] = { "set-autoprobe=errno:EACCES", "disable-vfs=crash" };
+	for (size_t i = 0; i < ARRAY_SIZE(specs); i++) {
+		struct homi_host *h = new_sim(NULL);
+		struct homi_desired *d = desired(h, testbed_policy);
+		struct homi_apply_opts o = opts_for(NULL);
+
+		ck_assert_int_eq(apply(h, d, &o), HOMI_APPLY_APPLIED);
+		homi_desired_free(d);
+		char *applied = homi_sim_snapshot(h);
+		d = desired(h, "{\"homi-policy\": 1, \"devices\": []}");
+		enum homi_apply_outcome out = strstr(specs[i], "crash") ? crash_and_recover(h, d, specs[i])
+									 : apply_failing(h, d, specs[i]);
+		ck_assert_msg(out == HOMI_APPLY_ROLLED_BACK, "%s: %s", specs[i], homi_apply_outcome_name(out));
+		char *after = homi_sim_snapshot(h);
+		ck_assert_msg(streq(applied, after), "%s: not restored:\n%s\nvs\n%s", specs[i], applied, after);
+		free(applied);
+		free(after);
+		homi_desired_free(d);
+		homi_host_free(h);
+		teardown();
+		setup();
+	}
 }
 END_TEST
 
@@ -527,6 +574,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, drift_after_controller_reset);
 	tcase_add_test(tc, failpoint_spec);
 	tcase_add_test(tc, rollback_restores_vfio_node);
+	tcase_add_test(tc, teardown_rollback_restores_vfs);
 	suite_add_tcase(s, tc);
 	return s;
 }
