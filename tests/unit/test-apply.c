@@ -533,6 +533,28 @@ START_TEST(teardown_rollback_restores_vfs)
 }
 END_TEST
 
+/* The step that fails may have done nothing: its undo finds its effect
+ * already there (an online secondary) and must not fail on it. */
+START_TEST(rollback_of_a_step_that_did_nothing)
+{
+	struct homi_host *h = new_sim(NULL);
+	struct homi_desired *d = desired(h, testbed_policy);
+	struct homi_apply_opts o = opts_for(NULL);
+
+	ck_assert_int_eq(apply(h, d, &o), HOMI_APPLY_APPLIED);
+	homi_desired_free(d);
+	char *applied = homi_sim_snapshot(h);
+	d = desired(h, "{\"homi-policy\": 1, \"devices\": []}");
+	ck_assert_int_eq(apply_failing(h, d, "secondary-offline=nvme:0x411f"), HOMI_APPLY_ROLLED_BACK);
+	char *after = homi_sim_snapshot(h);
+	ck_assert_str_eq(applied, after);
+	free(applied);
+	free(after);
+	homi_desired_free(d);
+	homi_host_free(h);
+}
+END_TEST
+
 START_TEST(failpoint_spec)
 {
 	struct homi_failpoints *fp = NULL;
@@ -575,6 +597,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, failpoint_spec);
 	tcase_add_test(tc, rollback_restores_vfio_node);
 	tcase_add_test(tc, teardown_rollback_restores_vfs);
+	tcase_add_test(tc, rollback_of_a_step_that_did_nothing);
 	suite_add_tcase(s, tc);
 	return s;
 }
