@@ -10,6 +10,7 @@
 
 #include "apply.h"
 #include "macro.h"
+#include "pci.h"
 #include "plan-json.h"
 #include "state.h"
 
@@ -559,12 +560,13 @@ static int undo_step_from_json(const json_t *j, struct homi_step *ret)
 
 /* The journal: the forward steps started, what undoes each, NEXT: how many
  * of them are still to undo (all, until a rollback starts), the late undo
- * steps the rollback has yet to run. */
+ * steps the rollback has yet to run, the PFs whose ownership this run
+ * recorded (forgotten again once everything is undone). */
 static int journal_write(struct run *run, size_t next)
 {
 	if (!run->opts->run_dir)
 		return 0;
-	json_t *o = json_object(), *undo = json_array(), *late = json_array();
+	json_t *o = json_object(), *undo = json_array(), *late = json_array(), *recorded = json_array();
 	for (size_t i = 0; i < run->n; i++) {
 		json_t *u = json_array();
 		for (size_t k = 0; k < run->undo[i].n; k++)
@@ -576,12 +578,15 @@ static int journal_write(struct run *run, size_t next)
 		json_object_set_new(l, "of", json_integer((json_int_t)run->pending[i].of));
 		json_array_append_new(late, l);
 	}
+	for (size_t i = 0; i < run->n_recorded; i++)
+		json_array_append_new(recorded, json_string(run->recorded[i]));
 	json_object_set_new(o, "homi-journal", json_integer(1));
 	json_object_set_new(o, "pid", json_integer(getpid()));
 	json_object_set_new(o, "steps", steps_json(run->forward, run->n));
 	json_object_set_new(o, "next", json_integer((json_int_t)next));
 	json_object_set_new(o, "undo", undo);
 	json_object_set_new(o, "late", late);
+	json_object_set_new(o, "recorded", recorded);
 	_cleanup_free_ char *text = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
 	json_decref(o);
 	if (!text)
@@ -676,13 +681,13 @@ static bool pending_add(struct run *run, const struct homi_step *u, size_t of)
 	return true;
 }
 
-/* Undoes every started step, newest first; then runs the late undo steps
- * (pending ones first: a rollback a crash interrupted). */
-static void rollback(struct run *run)
+/* Undoes the first NEXT started steps, newest first; then runs the late
+ * undo steps (pending ones first: a rollback a crash interrupted). */
+static void rollback(struct run *run, size_t next)
 {
 	struct homi_apply_result *res = run->res;
 
-	for (size_t i = run->n; i-- > 0;) {
+	for (size_t i = next; i-- > 0;) {
 		bool ok = true;
 		for (size_t k = 0; ok && k < run->undo[i].n; k++) {
 			const struct homi_step *u = &run->undo[i].steps[k];
@@ -896,7 +901,7 @@ int homi_apply(struct homi_host *h, const struct homi_desired *want, const struc
 			break;
 		}
 	}
-	rollback(&run);
+	rollback(&run, run.n);
 	r = 0;
 	goto out;
 done:
@@ -933,15 +938,20 @@ static int undo_from_json(const json_t *u, struct undo *ret)
 	return 0;
 }
 
-/* The journal J into RUN. */
-static int journal_read(const json_t *j, struct run *run)
+/* The journal J into RUN; how many steps are still to undo in *RET_NEXT. */
+static int journal_read(const json_t *j, struct run *run, size_t *ret_next)
 {
 	json_t *steps = json_object_get(j, "steps"), *undo = json_object_get(j, "undo"), *e;
+	json_t *next = json_object_get(j, "next");
 	size_t n = json_array_size(undo), i;
 	int r;
 
 	if (!json_is_array(steps) || !json_is_array(undo) || json_array_size(steps) < n)
 		return -EBADMSG;
+	/* a journal without "next" is from before rollbacks recorded their progress */
+	*ret_next = json_is_integer(next) && json_integer_value(next) >= 0 && (size_t)json_integer_value(next) <= n
+			    ? (size_t)json_integer_value(next)
+			    : n;
 	run->forward = calloc(n ? n : 1, sizeof(*run->forward));
 	run->undo = calloc(n ? n : 1, sizeof(*run->undo));
 	if (!run->forward || !run->undo)
@@ -963,6 +973,13 @@ static int journal_read(const json_t *j, struct run *run)
 		if (!pending_add(run, &u, (size_t)of))
 			return -ENOMEM;
 	}
+	json_array_foreach(json_object_get(j, "recorded"), i, e) {
+		char pci[HOMI_ADDR_LEN];
+		if (!json_is_string(e) || homi_pci_parse_addr(json_string_value(e), pci) < 0)
+			return -EBADMSG;
+		if (run->n_recorded < ARRAY_SIZE(run->recorded))
+			memcpy(run->recorded[run->n_recorded++], pci, HOMI_ADDR_LEN);
+	}
 	return 0;
 }
 
@@ -971,6 +988,7 @@ int homi_apply_recover(struct homi_host *h, const struct homi_apply_opts *opts, 
 	char path[PATH_MAX];
 	json_error_t err;
 	struct run run = { .h = h, .opts = opts };
+	size_t next = 0;
 	json_t *j;
 	int r = 0;
 
@@ -984,11 +1002,11 @@ int homi_apply_recover(struct homi_host *h, const struct homi_apply_opts *opts, 
 	if (!j)
 		return -EBADMSG;
 	run.res = calloc(1, sizeof(*run.res));
-	r = run.res ? journal_read(j, &run) : -ENOMEM;
+	r = run.res ? journal_read(j, &run, &next) : -ENOMEM;
 	if (r < 0)
 		goto out;
 	run.res->error = fmt("an apply was interrupted after %zu step%s; rolled back", run.n, run.n == 1 ? "" : "s");
-	rollback(&run);
+	rollback(&run, next);
 	*ret = TAKE_PTR(run.res);
 	r = 1;
 out:

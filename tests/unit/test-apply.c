@@ -555,6 +555,46 @@ START_TEST(rollback_of_a_step_that_did_nothing)
 }
 END_TEST
 
+/* Recovery undoes what the journal says is left ("next"), and forgets the
+ * ownership the interrupted run recorded once everything is undone. */
+START_TEST(recovery_forgets_ownership_and_honours_next)
+{
+	struct homi_host *h = new_sim(NULL);
+	struct homi_desired *d = desired(h, testbed_policy);
+	char rec[256], journal[256];
+
+	snprintf(rec, sizeof(rec), "%s/state/owned/0000:01:00.0.json", tmpdir);
+	snprintf(journal, sizeof(journal), "%s/run/journal.json", tmpdir);
+	ck_assert_int_eq(crash_and_recover(h, d, "bind=crash"), HOMI_APPLY_ROLLED_BACK);
+	ck_assert_msg(access(rec, F_OK) < 0, "ownership record left after recovery");
+
+	/* a rollback that had undone everything when it was interrupted */
+	struct homi_failpoints *fp = NULL;
+	struct homi_apply_result *res = NULL;
+	ck_assert_int_eq(homi_failpoints_parse("enable-vfs=crash", &fp, NULL), 0);
+	struct homi_apply_opts o = opts_for(fp);
+	ck_assert_int_eq(homi_apply(h, d, &o, &res, NULL), -ECANCELED);
+	json_t *j = json_load_file(journal, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "next")), 2);
+	json_object_set_new(j, "next", json_integer(0));
+	ck_assert_int_eq(json_dump_file(j, journal, 0), 0);
+	json_decref(j);
+	char *crashed = homi_sim_snapshot(h);
+	o.failpoints = NULL;
+	ck_assert_int_eq(homi_apply_recover(h, &o, &res), 1);
+	homi_apply_result_free(res);
+	char *after = homi_sim_snapshot(h);
+	ck_assert_str_eq(crashed, after); /* nothing undone twice */
+	ck_assert_int_eq(access(journal, F_OK), -1);
+	free(crashed);
+	free(after);
+	homi_failpoints_free(fp);
+	homi_desired_free(d);
+	homi_host_free(h);
+}
+END_TEST
+
 START_TEST(failpoint_spec)
 {
 	struct homi_failpoints *fp = NULL;
@@ -598,6 +638,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, rollback_restores_vfio_node);
 	tcase_add_test(tc, teardown_rollback_restores_vfs);
 	tcase_add_test(tc, rollback_of_a_step_that_did_nothing);
+	tcase_add_test(tc, recovery_forgets_ownership_and_honours_next);
 	suite_add_tcase(s, tc);
 	return s;
 }
