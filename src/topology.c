@@ -229,7 +229,7 @@ static void read_namespaces(struct loader *l, int ctrlfd, struct homi_device *d)
 		}
 		c->namespaces[c->n_namespaces++] = (uint32_t)nsid;
 	}
-	qsort(c->namespaces, c->n_namespaces, sizeof(uint32_t), cmp_u32);
+	qsort_safe(c->namespaces, c->n_namespaces, sizeof(uint32_t), cmp_u32);
 	size_t w = 0;
 	for (size_t i = 0; i < c->n_namespaces; i++)
 		if (w == 0 || c->namespaces[w - 1] != c->namespaces[i])
@@ -407,7 +407,7 @@ ssize_t homi_topology_find(const struct homi_topology *t, const char *addr)
 	if (strlen(addr) >= sizeof(key.pci))
 		return -1;
 	memcpy(key.pci, addr, strlen(addr) + 1);
-	hit = bsearch(&key, t->devices, t->n_devices, sizeof(key), cmp_device);
+	hit = bsearch_safe(&key, t->devices, t->n_devices, sizeof(key), cmp_device);
 	return hit ? hit - t->devices : -1;
 }
 
@@ -608,7 +608,7 @@ int homi_topology_load(const struct homi_sysfs *s, struct homi_pci *pci, struct 
 
 int homi_topology_finish(struct homi_topology *t, struct homi_pci *pci)
 {
-	qsort(t->devices, t->n_devices, sizeof(*t->devices), cmp_device);
+	qsort_safe(t->devices, t->n_devices, sizeof(*t->devices), cmp_device);
 	resolve(t);
 	derive_ports(t, pci);
 	return compute_affinity(t);
