@@ -152,14 +152,23 @@ static void read_sriov(struct loader *l, int fd, struct homi_device *d)
 
 	if (homi_sysfs_read_long_at(fd, "sriov_totalvfs", &total) < 0 || total <= 0)
 		return;
+	if (total > HOMI_MAX_VFS) { /* TotalVFs is a 16-bit field of the SR-IOV capability */
+		warn(l, "%s: sriov_totalvfs %ld is not a VF count; not taken as an SR-IOV PF", d->pci, total);
+		return;
+	}
 	d->is_pf = true;
 	d->sriov.total_vfs = (int)total;
 	d->sriov.num_vfs = read_int(fd, "sriov_numvfs", -1);
 	d->sriov.vf_offset = read_int(fd, "sriov_offset", -1);
 	d->sriov.vf_stride = read_int(fd, "sriov_stride", -1);
 	d->sriov.drivers_autoprobe = read_int(fd, "sriov_drivers_autoprobe", -1);
-	if (d->sriov.num_vfs < 0)
+	if (d->sriov.num_vfs > d->sriov.total_vfs) {
+		warn(l, "%s: sriov_numvfs %d is more than sriov_totalvfs %d; VF count unknown", d->pci,
+		     d->sriov.num_vfs, d->sriov.total_vfs);
+		d->sriov.num_vfs = -1;
+	} else if (d->sriov.num_vfs < 0) {
 		warn(l, "%s: sriov_numvfs unreadable; VF count unknown", d->pci);
+	}
 	if (d->sriov.num_vfs <= 0)
 		return;
 	d->vfs = calloc((size_t)d->sriov.num_vfs, sizeof(*d->vfs));
