@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
+#include <ctype.h>
 #include <pci/pci.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -100,20 +101,33 @@ struct homi_pci *homi_pci_free(struct homi_pci *p)
 
 const char *homi_pci_last_error(const struct homi_pci *p) { return p->error; }
 
+/* Whether S has the shape "xxxx:xx:xx.d" or "xx:xx.d" (x a hex digit, d a
+ * digit): sscanf's %x alone also takes a sign, spaces and "0x". */
+static bool addr_shape(const char *s)
+{
+	static const char full[] = "hhhh:hh:hh.d", shrt[] = "hh:hh.d";
+	size_t n = strlen(s);
+	const char *shape = n == sizeof(full) - 1 ? full : n == sizeof(shrt) - 1 ? shrt : NULL;
+
+	for (size_t i = 0; shape && i < n; i++) {
+		bool ok = shape[i] == 'h' ? isxdigit((unsigned char)s[i])
+			  : shape[i] == 'd' ? isdigit((unsigned char)s[i])
+					    : s[i] == shape[i];
+		if (!ok)
+			return false;
+	}
+	return shape != NULL;
+}
+
 int homi_pci_parse_addr(const char *s, char out[13])
 {
 	unsigned dom = 0, bus, dev, fn;
-	int n = 0;
 
-	if (sscanf(s, "%4x:%2x:%2x.%1u%n", &dom, &bus, &dev, &fn, &n) == 4 && (size_t)n == strlen(s) &&
-	    strlen(s) == 12) {
-		/* full form */
-	} else if (n = 0, dom = 0, sscanf(s, "%2x:%2x.%1u%n", &bus, &dev, &fn, &n) == 3 &&
-		   (size_t)n == strlen(s) && strlen(s) == 7) {
-		/* short form: domain 0000 */
-	} else {
+	if (!addr_shape(s))
 		return -EINVAL;
-	}
+	if (strlen(s) == 12 ? sscanf(s, "%4x:%2x:%2x.%1u", &dom, &bus, &dev, &fn) != 4
+			    : sscanf(s, "%2x:%2x.%1u", &bus, &dev, &fn) != 3)
+		return -EINVAL;
 	if (dev > 0x1f || fn > 7)
 		return -EINVAL;
 	snprintf(out, 13, "%04x:%02x:%02x.%u", dom, bus, dev, fn);

@@ -5,7 +5,8 @@
  * changed). An input with a line "---" holds two documents, merged in order.
  * Besides the sanitizers, it checks what resolution promises: every PF in
  * the desired state is an SR-IOV NVMe PF of the machine, named canonically,
- * and its VFs are sorted, unique and within num_vfs. */
+ * and its VFs are sorted, unique and within num_vfs; every protected address
+ * is canonical (one that is not protects nothing). */
 #include "config.h"
 
 #include <stdlib.h>
@@ -21,14 +22,21 @@
 
 const char fuzz_target_name[] = "policy";
 
+static bool canonical(const char *addr)
+{
+	char canon[HOMI_ADDR_LEN];
+	return homi_pci_parse_addr(addr, canon) == 0 && streq(canon, addr);
+}
+
 static void check_desired(const struct homi_topology *t, const struct homi_desired *d)
 {
+	for (size_t i = 0; i < d->n_protect; i++)
+		if (!canonical(d->protect[i]))
+			abort(); /* a protect entry that can match nothing: protection silently lost */
 	for (size_t i = 0; i < d->n_pfs; i++) {
 		const struct homi_want_pf *w = &d->pfs[i];
-		char canon[HOMI_ADDR_LEN];
 		ssize_t k = homi_topology_find(t, w->pci);
-		if (k < 0 || t->devices[k].kind != HOMI_KIND_NVME_PF || homi_pci_parse_addr(w->pci, canon) < 0 ||
-		    !streq(canon, w->pci))
+		if (k < 0 || t->devices[k].kind != HOMI_KIND_NVME_PF || !canonical(w->pci))
 			abort(); /* a policy selected something that is not a PF of this machine */
 		for (size_t v = 0; v < w->n_vfs; v++)
 			if (w->vfs[v].vf < 1 || w->vfs[v].vf > w->num_vfs || (v && w->vfs[v - 1].vf >= w->vfs[v].vf))
