@@ -9,7 +9,8 @@
  * truncating), mkdir, mknod, rename (the target; the source as rename-from),
  * unlink, rmdir, link, symlink, chmod, chown, truncate, bind (a Unix socket
  * path), ioctl (on a descriptor, with its path). Relative paths are resolved
- * against the caller's cwd or directory descriptor (/proc/PID/...). Exits
+ * against the caller's cwd or directory descriptor, /proc/self/fd/N to the
+ * descriptor's file (/proc/PID/...). Exits
  * with COMMAND's status; SIGTERM, SIGINT and SIGHUP are passed on to it. The
  * security VM scenario checks the lines against
  * where homi may write; a static program (run-vm builds tests/vm/NAME.c
@@ -67,6 +68,15 @@ static void resolve(pid_t pid, long dirfd, const char *path, char *out, size_t l
 	ssize_t n;
 
 	if (path[0] == '/') {
+		int fd;
+		/* a descriptor's magic link (chown through an O_PATH fd): its file */
+		if (sscanf(path, "/proc/self/fd/%d", &fd) == 1 || sscanf(path, "/proc/thread-self/fd/%d", &fd) == 1) {
+			snprintf(link, sizeof(link), "/proc/%d/fd/%d", pid, fd);
+			n = readlink(link, base, sizeof(base) - 1);
+			base[n > 0 ? (size_t)n : 0] = '\0';
+			snprintf(out, len, "%s", n > 0 ? base : path);
+			return;
+		}
 		snprintf(out, len, "%s", path);
 		return;
 	}
