@@ -2,12 +2,15 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pci/pci.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "macro.h"
 #include "pci.h"
@@ -57,6 +60,63 @@ static void on_pci_debug(char *msg _unused_, ...) {}
 		guard_ctx = _prev_ctx;                              \
 	} while (0)
 
+/* The links a device directory of sysfs has; every other entry of a
+ * captured one must be a regular file or a directory. */
+static bool known_link(const char *name)
+{
+	static const char *const links[] = { "driver", "iommu_group", "firmware_node", "physfn", "subsystem",
+					     "of_node", "port" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(links); i++)
+		if (streq(name, links[i]))
+			return true;
+	return has_prefix(name, "virtfn") || has_prefix(name, "consumer:") || has_prefix(name, "supplier:");
+}
+
+static bool inside(const char *root, const char *path)
+{
+	_cleanup_free_ char *real = realpath(path, NULL);
+	size_t n = strlen(root);
+
+	return real && strncmp(real, root, n) == 0 && real[n] == '/';
+}
+
+/* libpci opens the files of a tree by path, following links, and blocks on
+ * a named pipe: a captured tree is given to it only when that cannot lead
+ * it outside the tree or hang it. Every entry of bus/pci/devices must
+ * resolve inside ROOT (a realpath), and in its directory every entry but
+ * the links sysfs has must be a regular file or a directory (a link named
+ * "config" to /dev/watchdog, a fifo named "vendor" are refused). */
+static int capture_check(const char *root)
+{
+	char path[4096];
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/bus/pci/devices", root) >= sizeof(path) || !(d = opendir(path)))
+		return -errno ? -errno : -ENAMETOOLONG;
+	while ((de = readdir(d))) {
+		_cleanup_closedir_ DIR *dev = NULL;
+		struct dirent *e;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/bus/pci/devices/%s", root, de->d_name) >= sizeof(path) ||
+		    !inside(root, path) || !(dev = opendir(path)))
+			return -EPERM;
+		while ((e = readdir(dev))) {
+			struct stat st;
+			if (e->d_name[0] == '.' && (!e->d_name[1] || streq(e->d_name, "..")))
+				continue;
+			if (fstatat(dirfd(dev), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				return -errno;
+			if (S_ISLNK(st.st_mode) ? !known_link(e->d_name) : !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+				return -EPERM;
+		}
+	}
+	return 0;
+}
+
 int homi_pci_open(const char *sysfs_root, struct homi_pci **ret)
 {
 	struct homi_pci *p = calloc(1, sizeof(*p));
@@ -68,6 +128,10 @@ int homi_pci_open(const char *sysfs_root, struct homi_pci **ret)
 	if ((size_t)snprintf(path, sizeof(path), "%s/bus/pci", sysfs_root ? sysfs_root : "/sys") >= sizeof(path)) {
 		free(p);
 		return -ENAMETOOLONG;
+	}
+	if (sysfs_root && !streq(sysfs_root, "/sys") && (r = capture_check(sysfs_root)) < 0) {
+		free(p);
+		return r;
 	}
 	PCI_GUARDED(p, r, {
 		p->pacc = pci_alloc();
