@@ -131,6 +131,9 @@ static int world_new(const struct matrix_case *c, const char *tmpdir, struct wor
 	r = apply_clean(w, first, why);
 	homi_desired_free(first);
 	if (r != HOMI_APPLY_APPLIED) {
+		if (!*why)
+			*why = strdup(r == HOMI_APPLY_NOTHING_TO_DO ? "the policy changes nothing here"
+								  : r < 0 ? strerror(-r) : homi_apply_outcome_name(r));
 		r = r < 0 ? r : -EINVAL;
 		goto fail;
 	}
@@ -309,7 +312,7 @@ int matrix_run_case(const struct matrix_case *c, const char *tmpdir, struct matr
 	r = homi_apply(w.h, w.want, &o, &res, ret_why);
 	if (r < 0 || res->outcome != HOMI_APPLY_APPLIED) {
 		if (r >= 0 && res->outcome == HOMI_APPLY_NOTHING_TO_DO)
-			*ret_why = strdup("nothing to do");
+			*ret_why = strdup("the policy changes nothing here");
 		else if (r >= 0 && !*ret_why)
 			*ret_why = strdup(res->error ? res->error : homi_apply_outcome_name(res->outcome));
 		homi_apply_result_free(res);
