@@ -15,6 +15,7 @@
 #include "macro.h"
 #include "plan-json.h"
 #include "policy.h"
+#include "state.h"
 
 /* The testbed policy: a vfio VF reading namespace 1, an nvme VF. */
 static const char testbed_policy[] =
@@ -595,6 +596,39 @@ START_TEST(recovery_forgets_ownership_and_honours_next)
 }
 END_TEST
 
+/* The journal drives writes at the next start: a step that names a path
+ * instead of a function or a driver is refused, and nothing is written. */
+START_TEST(recovery_refuses_a_forged_journal)
+{
+	static const char *const forged[] = {
+		"{\"op\": \"unbind\", \"pf\": \"0000:01:00.0\", \"vf-pci\": \"0000:01:00.1\", \"driver\": \"../../../..\"}",
+		"{\"op\": \"bind\", \"pf\": \"0000:01:00.0\", \"vf-pci\": \"../../../etc\", \"driver\": \"nvme\"}",
+		"{\"op\": \"enable-vfs\", \"pf\": \"-001:01:00.0\", \"count\": 4}",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(forged); i++) {
+		struct homi_host *h = new_sim(NULL);
+		struct homi_apply_opts o = opts_for(NULL);
+		struct homi_apply_result *res = NULL;
+		char path[256], text[512];
+
+		snprintf(path, sizeof(path), "%s/run", tmpdir);
+		ck_assert_int_eq(homi_mkdir_p(path, 0755), 0);
+		snprintf(text, sizeof(text),
+			 "{\"homi-journal\": 1, \"steps\": [{\"op\": \"set-autoprobe\", \"pf\": \"0000:01:00.0\", \"value\": 0}],"
+			 " \"next\": 1, \"undo\": [[%s]]}", forged[i]);
+		ck_assert_int_eq(homi_write_file_atomic(path, "journal.json", text, 0600), 0);
+		char *before = homi_sim_snapshot(h);
+		ck_assert_msg(homi_apply_recover(h, &o, &res) == -EBADMSG, "%s accepted", forged[i]);
+		ck_assert_int_eq(h->counters.sysfs_writes, 0);
+		char *after = homi_sim_snapshot(h);
+		ck_assert_str_eq(before, after);
+		free(before);
+		free(after);
+		homi_host_free(h);
+	}
+}
+END_TEST
+
 START_TEST(failpoint_spec)
 {
 	struct homi_failpoints *fp = NULL;
@@ -639,6 +673,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, teardown_rollback_restores_vfs);
 	tcase_add_test(tc, rollback_of_a_step_that_did_nothing);
 	tcase_add_test(tc, recovery_forgets_ownership_and_honours_next);
+	tcase_add_test(tc, recovery_refuses_a_forged_journal);
 	suite_add_tcase(s, tc);
 	return s;
 }
