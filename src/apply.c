@@ -10,16 +10,26 @@
 
 #include "apply.h"
 #include "macro.h"
+#include "pci.h"
 #include "plan-json.h"
 #include "state.h"
 
 #define JOURNAL "journal.json"
 #define MAX_ROUNDS 3
 
-/* The inverse of one forward step: up to three steps. */
+#define MAX_UNDO_STEPS 4096 /* of one forward step, as a journal may hold them */
+
+/* The inverse of one forward step: its steps run in its place in the
+ * rollback, its late ones (step.late) once every other undo step is done. */
 struct undo {
-	struct homi_step steps[3];
+	struct homi_step *steps;
 	size_t n;
+};
+
+/* A late undo step waiting for the end of the rollback. */
+struct pending {
+	struct homi_step step;
+	size_t of;                   /* the forward step it undoes */
 };
 
 struct run {
@@ -31,7 +41,22 @@ struct run {
 	size_t n;
 	char recorded[16][HOMI_ADDR_LEN]; /* PFs whose ownership this run recorded */
 	size_t n_recorded;
+	struct pending *pending;     /* rollback: late undo steps still to run, in order */
+	size_t n_pending;
 };
+
+static void run_free_undo(struct run *run)
+{
+	for (size_t i = 0; run->undo && i < run->n; i++)
+		free(run->undo[i].steps);
+	free(run->undo);
+	free(run->forward);
+	free(run->pending);
+	run->undo = NULL;
+	run->forward = NULL;
+	run->pending = NULL;
+	run->n = run->n_pending = 0;
+}
 
 static _printf_(1, 2) char *fmt(const char *f, ...)
 {
@@ -248,17 +273,138 @@ static char *verify_step(struct homi_host *h, const struct homi_step *s)
 	}
 }
 
+/* Whether verify_step checks all that step S does (primary-flex is staged
+ * and not seen; an override written back after a bind is not checked). */
+static bool verify_covers(const struct homi_step *s)
+{
+	switch (s->op) {
+	case HOMI_OP_PRIMARY_FLEX:
+	case HOMI_OP_RESET_PF:
+		return false;
+	case HOMI_OP_BIND:
+	case HOMI_OP_UNBIND:
+		return !s->restore_override;
+	default:
+		return true;
+	}
+}
+
 /* ---- undo ---------------------------------------------------------------- */
 
 static struct homi_step *undo_add(struct undo *u, const struct homi_step *like, enum homi_op op)
 {
-	struct homi_step *s = &u->steps[u->n++];
+	struct homi_step *s;
+
+	if (u->n >= MAX_UNDO_STEPS)
+		return NULL;
+	s = realloc(u->steps, (u->n + 1) * sizeof(*s));
+	if (!s)
+		return NULL;
+	u->steps = s;
+	s = &u->steps[u->n++];
 	*s = (struct homi_step){ .op = op, .mode = -1, .uid = (uid_t)-1, .gid = (gid_t)-1, .vf = like->vf };
 	memcpy(s->pf, like->pf, HOMI_ADDR_LEN);
 	memcpy(s->vf_pci, like->vf_pci, HOMI_ADDR_LEN);
 	s->cntlid = like->cntlid;
 	s->nsid = like->nsid;
 	return s;
+}
+
+#define ADD(x, u, like, op)                          \
+	do {                                         \
+		if (!((x) = undo_add(u, like, op)))  \
+			return -ENOMEM;              \
+	} while (0)
+
+/* Undo steps that give /dev/vfio/GROUP back its owner, group and mode. */
+static int undo_vfio_node(struct homi_host *h, const struct homi_step *like, int group, bool late, struct undo *u)
+{
+	struct homi_step *x;
+	uid_t uid;
+	gid_t gid;
+	mode_t mode;
+
+	if (group < 0 || h->ops->vfio_node(h, group, &uid, &gid, &mode) < 0)
+		return 0; /* no node: nothing to give back */
+	ADD(x, u, like, HOMI_OP_SET_VFIO_OWNER);
+	x->uid = uid;
+	x->gid = gid;
+	x->mode = (int)(mode & 07777);
+	x->late = late;
+	return 0;
+}
+
+/* Late undo steps that give VF number VFN (ADDR) of PF back what it has
+ * now: each namespace of the PF attached or not to its secondary (when
+ * SEC, the Secondary Controller List, is known), its driver with its
+ * driver_override, its /dev/vfio node. */
+static int undo_vf_late(struct homi_host *h, const struct homi_topology *t, const struct homi_step *pf,
+			const char *addr, unsigned vfn, const struct homi_secondary *sec, size_t n_sec,
+			const uint32_t *ns, size_t n_ns, struct undo *u)
+{
+	struct homi_step like = *pf, *x;
+	ssize_t i = homi_topology_find(t, addr);
+	char ov[32];
+	int r;
+
+	if (i < 0)
+		return 0;
+	const struct homi_device *d = &t->devices[i];
+	like.vf = vfn;
+	memcpy(like.vf_pci, d->pci, HOMI_ADDR_LEN);
+	for (size_t k = 0; k < n_sec; k++) {
+		if (sec[k].vfn != vfn)
+			continue;
+		for (size_t n = 0; n < n_ns; n++) {
+			r = ns_has_ctrl(h, pf->pf, ns[n], sec[k].scid);
+			if (r < 0)
+				continue;
+			ADD(x, u, &like, r ? HOMI_OP_ATTACH_NS : HOMI_OP_DETACH_NS);
+			x->nsid = ns[n];
+			x->cntlid = sec[k].scid;
+			x->late = true;
+		}
+	}
+	if (!d->driver)
+		return 0; /* an override without a driver is not given back */
+	r = h->ops->read_attr(h, d->pci, "driver_override", ov, sizeof(ov));
+	if (r < 0 || streq(ov, "(null)"))
+		ov[0] = '\0';
+	ADD(x, u, &like, HOMI_OP_BIND);
+	snprintf(x->driver, sizeof(x->driver), "%s", d->driver);
+	x->restore_override = true;
+	snprintf(x->override, sizeof(x->override), "%s", ov);
+	x->late = true;
+	return streq(d->driver, "vfio-pci") ? undo_vfio_node(h, &like, d->iommu_group, true, u) : 0;
+}
+
+/* Disabling VFs loses all they had; enabling them again gives bare VFs.
+ * What each VF of S->pf has now, as late undo steps. */
+static int undo_vfs_late(struct homi_host *h, const struct homi_step *s, struct undo *u)
+{
+	_cleanup_free_ struct homi_secondary *sec = NULL;
+	_cleanup_free_ uint32_t *ns = NULL;
+	struct homi_topology *t = NULL;
+	size_t n_sec = 0, n_ns = 0;
+	ssize_t i;
+	int status, r;
+
+	if (h->ops->secondaries(h, s->pf, &sec, &n_sec, &status) < 0) {
+		sec = NULL; /* fixed resources: VF controllers unknown, namespaces left as they come */
+		n_sec = 0;
+	}
+	if (h->ops->namespaces(h, s->pf, &ns, &n_ns, &status) < 0) {
+		ns = NULL;
+		n_ns = 0;
+	}
+	r = h->ops->topology(h, &t);
+	if (r < 0)
+		return r;
+	i = homi_topology_find(t, s->pf);
+	for (size_t v = 0; i >= 0 && r >= 0 && v < t->devices[i].n_vfs; v++)
+		r = undo_vf_late(h, t, s, t->devices[i].vfs[v], (unsigned)v + 1, sec, n_sec, ns, n_ns, u);
+	homi_topology_free(t);
+	return i < 0 ? -ENODEV : r;
 }
 
 /* What undoes S, computed from the state just before it runs. */
@@ -271,26 +417,25 @@ static int compute_undo(struct homi_host *h, const struct homi_step *s, struct u
 	char ov[32];
 	int r, status;
 
-	u->n = 0;
 	switch (s->op) {
 	case HOMI_OP_DISABLE_VFS:
 		r = function_state(h, s->pf, &st);
-		if (r < 0)
+		if (r < 0 || st.num_vfs <= 0)
 			return r;
-		if (st.num_vfs > 0)
-			undo_add(u, s, HOMI_OP_ENABLE_VFS)->count = st.num_vfs;
-		return 0;
+		ADD(x, u, s, HOMI_OP_ENABLE_VFS);
+		x->count = st.num_vfs;
+		return undo_vfs_late(h, s, u);
 	case HOMI_OP_ENABLE_VFS:
-		undo_add(u, s, HOMI_OP_DISABLE_VFS);
+		ADD(x, u, s, HOMI_OP_DISABLE_VFS);
 		return 0;
 	case HOMI_OP_PRIMARY_FLEX:
 		r = h->ops->primary_caps(h, s->pf, &caps, &status);
 		if (r < 0)
 			return r;
-		x = undo_add(u, s, HOMI_OP_PRIMARY_FLEX);
+		ADD(x, u, s, HOMI_OP_PRIMARY_FLEX);
 		x->resource = s->resource;
 		x->count = s->resource == HOMI_VM_RT_VI ? caps.virfap : caps.vqrfap;
-		undo_add(u, s, HOMI_OP_RESET_PF);
+		ADD(x, u, s, HOMI_OP_RESET_PF);
 		return 0;
 	case HOMI_OP_RESET_PF:
 		return 0; /* undone by the primary-flex undo */
@@ -298,7 +443,8 @@ static int compute_undo(struct homi_host *h, const struct homi_step *s, struct u
 		r = function_state(h, s->pf, &st);
 		if (r < 0)
 			return r;
-		undo_add(u, s, HOMI_OP_SET_AUTOPROBE)->value = st.autoprobe;
+		ADD(x, u, s, HOMI_OP_SET_AUTOPROBE);
+		x->value = st.autoprobe;
 		return 0;
 	case HOMI_OP_SECONDARY_OFFLINE:
 	case HOMI_OP_ASSIGN:
@@ -306,29 +452,29 @@ static int compute_undo(struct homi_host *h, const struct homi_step *s, struct u
 		if (r < 0)
 			return r;
 		if (s->op == HOMI_OP_ASSIGN) {
-			x = undo_add(u, s, HOMI_OP_ASSIGN);
+			ADD(x, u, s, HOMI_OP_ASSIGN);
 			x->resource = s->resource;
 			x->count = s->resource == HOMI_VM_RT_VI ? sec.nvi : sec.nvq;
 			return 0;
 		}
 		if (!sec.online)
 			return 0;
-		x = undo_add(u, s, HOMI_OP_ASSIGN);
+		ADD(x, u, s, HOMI_OP_ASSIGN);
 		x->resource = HOMI_VM_RT_VQ;
 		x->count = sec.nvq;
-		x = undo_add(u, s, HOMI_OP_ASSIGN);
+		ADD(x, u, s, HOMI_OP_ASSIGN);
 		x->resource = HOMI_VM_RT_VI;
 		x->count = sec.nvi;
-		undo_add(u, s, HOMI_OP_SECONDARY_ONLINE);
+		ADD(x, u, s, HOMI_OP_SECONDARY_ONLINE);
 		return 0;
 	case HOMI_OP_SECONDARY_ONLINE:
-		undo_add(u, s, HOMI_OP_SECONDARY_OFFLINE);
+		ADD(x, u, s, HOMI_OP_SECONDARY_OFFLINE);
 		return 0;
 	case HOMI_OP_ATTACH_NS:
-		undo_add(u, s, HOMI_OP_DETACH_NS);
+		ADD(x, u, s, HOMI_OP_DETACH_NS);
 		return 0;
 	case HOMI_OP_DETACH_NS:
-		undo_add(u, s, HOMI_OP_ATTACH_NS);
+		ADD(x, u, s, HOMI_OP_ATTACH_NS);
 		return 0;
 	case HOMI_OP_BIND:
 	case HOMI_OP_UNBIND:
@@ -339,31 +485,24 @@ static int compute_undo(struct homi_host *h, const struct homi_step *s, struct u
 		if (r < 0 || streq(ov, "(null)"))
 			ov[0] = '\0';
 		if (s->op == HOMI_OP_BIND) {
-			x = undo_add(u, s, HOMI_OP_UNBIND);
+			ADD(x, u, s, HOMI_OP_UNBIND);
 			snprintf(x->driver, sizeof(x->driver), "%s", s->driver);
 		} else {
-			x = undo_add(u, s, HOMI_OP_BIND);
+			ADD(x, u, s, HOMI_OP_BIND);
 			snprintf(x->driver, sizeof(x->driver), "%s", st.driver);
 		}
 		x->restore_override = true;
 		snprintf(x->override, sizeof(x->override), "%s", ov);
+		/* vfio-pci's node comes back root:root 0600 with the bind */
+		if (s->op == HOMI_OP_UNBIND && streq(st.driver, "vfio-pci"))
+			return undo_vfio_node(h, s, st.iommu_group, false, u);
 		return 0;
-	case HOMI_OP_SET_VFIO_OWNER: {
-		uid_t uid;
-		gid_t gid;
-		mode_t mode;
-		int g = vf_group(h, s->vf_pci);
-		if (g < 0)
-			return g;
-		r = h->ops->vfio_node(h, g, &uid, &gid, &mode);
+	case HOMI_OP_SET_VFIO_OWNER:
+		r = vf_group(h, s->vf_pci);
 		if (r < 0)
 			return r;
-		x = undo_add(u, s, HOMI_OP_SET_VFIO_OWNER);
-		x->uid = uid;
-		x->gid = gid;
-		x->mode = (int)(mode & 07777);
-		return 0;
-	}
+		r = undo_vfio_node(h, s, r, false, u);
+		return r < 0 ? r : u->n ? 0 : -ENOENT;
 	default:
 		return -EINVAL;
 	}
@@ -393,25 +532,61 @@ static json_t *steps_json(const struct homi_step *s, size_t n)
 	return a;
 }
 
+/* An undo step with what homi_step_to_json leaves out. */
+static json_t *undo_step_json(const struct homi_step *s)
+{
+	json_t *j = homi_step_to_json(s);
+
+	if (s->restore_override) /* the override to restore travels with the step */
+		json_object_set_new(j, "restore-override", json_string(s->override));
+	if (s->late)
+		json_object_set_new(j, "late", json_true());
+	return j;
+}
+
+static int undo_step_from_json(const json_t *j, struct homi_step *ret)
+{
+	const char *ov = json_string_value(json_object_get(j, "restore-override"));
+
+	if (homi_step_from_json(j, ret) < 0)
+		return -EBADMSG;
+	if (ov) {
+		ret->restore_override = true;
+		snprintf(ret->override, sizeof(ret->override), "%s", ov);
+	}
+	ret->late = json_is_true(json_object_get(j, "late"));
+	return 0;
+}
+
+/* The journal: the forward steps started, what undoes each, NEXT: how many
+ * of them are still to undo (all, until a rollback starts), the late undo
+ * steps the rollback has yet to run, the PFs whose ownership this run
+ * recorded (forgotten again once everything is undone). */
 static int journal_write(struct run *run, size_t next)
 {
 	if (!run->opts->run_dir)
 		return 0;
-	json_t *o = json_object(), *undo = json_array();
+	json_t *o = json_object(), *undo = json_array(), *late = json_array(), *recorded = json_array();
 	for (size_t i = 0; i < run->n; i++) {
-		json_t *u = steps_json(run->undo[i].steps, run->undo[i].n);
-		/* the override to restore travels with the step */
+		json_t *u = json_array();
 		for (size_t k = 0; k < run->undo[i].n; k++)
-			if (run->undo[i].steps[k].restore_override)
-				json_object_set_new(json_array_get(u, k), "restore-override",
-						    json_string(run->undo[i].steps[k].override));
+			json_array_append_new(u, undo_step_json(&run->undo[i].steps[k]));
 		json_array_append_new(undo, u);
 	}
+	for (size_t i = 0; i < run->n_pending; i++) {
+		json_t *l = undo_step_json(&run->pending[i].step);
+		json_object_set_new(l, "of", json_integer((json_int_t)run->pending[i].of));
+		json_array_append_new(late, l);
+	}
+	for (size_t i = 0; i < run->n_recorded; i++)
+		json_array_append_new(recorded, json_string(run->recorded[i]));
 	json_object_set_new(o, "homi-journal", json_integer(1));
 	json_object_set_new(o, "pid", json_integer(getpid()));
 	json_object_set_new(o, "steps", steps_json(run->forward, run->n));
 	json_object_set_new(o, "next", json_integer((json_int_t)next));
 	json_object_set_new(o, "undo", undo);
+	json_object_set_new(o, "late", late);
+	json_object_set_new(o, "recorded", recorded);
 	_cleanup_free_ char *text = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
 	json_decref(o);
 	if (!text)
@@ -458,28 +633,78 @@ static void not_undone_add(struct homi_apply_result *res, const struct homi_step
 	res->not_undone_why[res->n_not_undone++] = why;
 }
 
-/* Undoes every started step, newest first. */
-static void rollback(struct run *run)
+/* Runs undo step U of forward step I, and checks its effect as a forward
+ * step's is checked: drivers_probe reports success even when nothing bound.
+ * Whatever does not hold is reported as not undone. */
+static bool undo_one(struct run *run, const struct homi_step *u, size_t i)
+{
+	_cleanup_free_ char *d = homi_step_describe(u), *bad = NULL;
+	int status = 0, r;
+
+	/* The step that failed may have done nothing, a crash may have come
+	 * in the middle of a rollback: an undo whose effect already holds is
+	 * not run again (assigning resources to an online secondary fails). */
+	if (verify_covers(u) && !(bad = verify_step(run->h, u)))
+		return true;
+	free(TAKE_PTR(bad));
+	r = exec_step(run->h, u, &status);
+	if (r < 0 && !effect_holds(u, r, status)) {
+		not_undone_add(run->res, &run->forward[i],
+			       fmt("%s: %s", d ? d : homi_op_name(u->op), homi_host_strerror(r, status)));
+		return false;
+	}
+	bad = verify_step(run->h, u);
+	if (bad) {
+		not_undone_add(run->res, &run->forward[i], fmt("%s: %s", d ? d : homi_op_name(u->op), bad));
+		return false;
+	}
+	return true;
+}
+
+static void mark_undone(struct run *run, size_t i, bool undone)
 {
 	struct homi_apply_result *res = run->res;
 
-	for (size_t i = run->n; i-- > 0;) {
+	for (size_t k = 0; k < res->n_steps; k++)
+		if (!memcmp(&res->steps[k].step, &run->forward[i], sizeof(run->forward[i])))
+			res->steps[k].undone = undone;
+}
+
+static bool pending_add(struct run *run, const struct homi_step *u, size_t of)
+{
+	struct pending *p = realloc(run->pending, (run->n_pending + 1) * sizeof(*p));
+
+	if (!p)
+		return false;
+	run->pending = p;
+	run->pending[run->n_pending++] = (struct pending){ .step = *u, .of = of };
+	return true;
+}
+
+/* Undoes the first NEXT started steps, newest first; then runs the late
+ * undo steps (pending ones first: a rollback a crash interrupted). */
+static void rollback(struct run *run, size_t next)
+{
+	struct homi_apply_result *res = run->res;
+
+	for (size_t i = next; i-- > 0;) {
 		bool ok = true;
-		for (size_t k = 0; k < run->undo[i].n; k++) {
+		for (size_t k = 0; ok && k < run->undo[i].n; k++) {
 			const struct homi_step *u = &run->undo[i].steps[k];
-			int status = 0, r = exec_step(run->h, u, &status);
-			if (r < 0 && !effect_holds(u, r, status)) {
-				_cleanup_free_ char *d = homi_step_describe(u);
-				not_undone_add(res, &run->forward[i],
-					       fmt("%s: %s", d ? d : homi_op_name(u->op), homi_host_strerror(r, status)));
-				ok = false;
-				break;
-			}
+			if (!u->late)
+				ok = undo_one(run, u, i);
+			else if (!(ok = pending_add(run, u, i)))
+				not_undone_add(res, &run->forward[i], strdup("out of memory"));
 		}
-		for (size_t k = 0; ok && k < res->n_steps; k++)
-			if (!memcmp(&res->steps[k].step, &run->forward[i], sizeof(run->forward[i])))
-				res->steps[k].undone = true;
+		mark_undone(run, i, ok);
 		journal_write(run, i); /* what is left to undo */
+	}
+	while (run->n_pending > 0) {
+		struct pending p = run->pending[0];
+		if (!undo_one(run, &p.step, p.of))
+			mark_undone(run, p.of, false);
+		memmove(run->pending, run->pending + 1, --run->n_pending * sizeof(*run->pending));
+		journal_write(run, 0);
 	}
 	res->outcome = res->n_not_undone ? HOMI_APPLY_FAILED : HOMI_APPLY_ROLLED_BACK;
 	for (size_t i = 0; run->opts->state_dir && !res->n_not_undone && i < run->n_recorded; i++)
@@ -545,15 +770,17 @@ static int run_step(struct run *run, const struct homi_step *s)
 		result_add(run->res, s, fmt("cancelled before %s: the daemon is stopping", homi_op_name(s->op)));
 		return -EINTR;
 	}
+	run->undo[run->n] = (struct undo){ 0 };
 	r = compute_undo(run->h, s, &run->undo[run->n]);
 	if (r < 0) {
+		free(run->undo[run->n].steps);
 		result_add(run->res, s, fmt("%s: cannot read the state before the step: %s", s->pf, strerror(-r)));
 		return r;
 	}
 	run->forward[run->n++] = *s;
 	r = journal_write(run, run->n);
 	if (r < 0) {
-		run->n--;
+		free(run->undo[--run->n].steps);
 		result_add(run->res, s, fmt("journal: %s", strerror(-r)));
 		return r;
 	}
@@ -631,8 +858,7 @@ int homi_apply(struct homi_host *h, const struct homi_desired *want, const struc
 			if (round == 0) {
 				homi_apply_result_free(run.res);
 				homi_owned_set_free(records);
-				free(run.forward);
-				free(run.undo);
+				run_free_undo(&run);
 				return r;
 			}
 			run.res->error = fmt("re-planning after round %d failed: %s", round, strerror(-r));
@@ -675,24 +901,86 @@ int homi_apply(struct homi_host *h, const struct homi_desired *want, const struc
 			break;
 		}
 	}
-	rollback(&run);
+	rollback(&run, run.n);
 	r = 0;
 	goto out;
 done:
 	journal_remove(opts);
 	forget_torn_down(opts, want, records);
 out:
-	free(run.forward);
-	free(run.undo);
+	run_free_undo(&run);
 	homi_owned_set_free(records);
 	*ret = run.res;
 	return r;
 crashed:
-	free(run.forward);
-	free(run.undo);
+	run_free_undo(&run);
 	homi_owned_set_free(records);
 	homi_apply_result_free(run.res);
 	return -ECANCELED;
+}
+
+/* The undo steps of journal entry U into RET. */
+static int undo_from_json(const json_t *u, struct undo *ret)
+{
+	size_t i;
+	json_t *us;
+
+	if (!json_is_array(u) || json_array_size(u) > MAX_UNDO_STEPS)
+		return -EBADMSG;
+	ret->steps = calloc(json_array_size(u) + 1, sizeof(*ret->steps));
+	if (!ret->steps)
+		return -ENOMEM;
+	json_array_foreach(u, i, us) {
+		if (undo_step_from_json(us, &ret->steps[i]) < 0)
+			return -EBADMSG;
+		ret->n++;
+	}
+	return 0;
+}
+
+/* The journal J into RUN; how many steps are still to undo in *RET_NEXT. */
+static int journal_read(const json_t *j, struct run *run, size_t *ret_next)
+{
+	json_t *steps = json_object_get(j, "steps"), *undo = json_object_get(j, "undo"), *e;
+	json_t *next = json_object_get(j, "next");
+	size_t n = json_array_size(undo), i;
+	int r;
+
+	if (!json_is_array(steps) || !json_is_array(undo) || json_array_size(steps) < n)
+		return -EBADMSG;
+	/* a journal without "next" is from before rollbacks recorded their progress */
+	*ret_next = json_is_integer(next) && json_integer_value(next) >= 0 && (size_t)json_integer_value(next) <= n
+			    ? (size_t)json_integer_value(next)
+			    : n;
+	run->forward = calloc(n ? n : 1, sizeof(*run->forward));
+	run->undo = calloc(n ? n : 1, sizeof(*run->undo));
+	if (!run->forward || !run->undo)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (homi_step_from_json(json_array_get(steps, i), &run->forward[i]) < 0)
+			return -EBADMSG;
+		run->n++;
+		r = undo_from_json(json_array_get(undo, i), &run->undo[i]);
+		if (r < 0)
+			return r;
+		result_add(run->res, &run->forward[i], NULL);
+	}
+	json_array_foreach(json_object_get(j, "late"), i, e) {
+		json_int_t of = json_integer_value(json_object_get(e, "of"));
+		struct homi_step u;
+		if (undo_step_from_json(e, &u) < 0 || of < 0 || (size_t)of >= n)
+			return -EBADMSG;
+		if (!pending_add(run, &u, (size_t)of))
+			return -ENOMEM;
+	}
+	json_array_foreach(json_object_get(j, "recorded"), i, e) {
+		char pci[HOMI_ADDR_LEN];
+		if (!json_is_string(e) || homi_pci_parse_addr(json_string_value(e), pci) < 0)
+			return -EBADMSG;
+		if (run->n_recorded < ARRAY_SIZE(run->recorded))
+			memcpy(run->recorded[run->n_recorded++], pci, HOMI_ADDR_LEN);
+	}
+	return 0;
 }
 
 int homi_apply_recover(struct homi_host *h, const struct homi_apply_opts *opts, struct homi_apply_result **ret)
@@ -700,7 +988,8 @@ int homi_apply_recover(struct homi_host *h, const struct homi_apply_opts *opts, 
 	char path[PATH_MAX];
 	json_error_t err;
 	struct run run = { .h = h, .opts = opts };
-	json_t *j, *steps, *undo;
+	size_t next = 0;
+	json_t *j;
 	int r = 0;
 
 	*ret = NULL;
@@ -712,46 +1001,17 @@ int homi_apply_recover(struct homi_host *h, const struct homi_apply_opts *opts, 
 	j = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
 	if (!j)
 		return -EBADMSG;
-	steps = json_object_get(j, "steps");
-	undo = json_object_get(j, "undo");
-	size_t n = json_array_size(undo);
 	run.res = calloc(1, sizeof(*run.res));
-	run.forward = calloc(n ? n : 1, sizeof(*run.forward));
-	run.undo = calloc(n ? n : 1, sizeof(*run.undo));
-	if (!run.res || !run.forward || !run.undo || json_array_size(steps) < n) {
-		r = run.res && run.forward && run.undo ? -EBADMSG : -ENOMEM;
+	r = run.res ? journal_read(j, &run, &next) : -ENOMEM;
+	if (r < 0)
 		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		json_t *u = json_array_get(undo, i);
-		if (homi_step_from_json(json_array_get(steps, i), &run.forward[i]) < 0 || json_array_size(u) > 3) {
-			r = -EBADMSG;
-			goto out;
-		}
-		run.undo[i].n = json_array_size(u);
-		for (size_t k = 0; k < run.undo[i].n; k++) {
-			json_t *us = json_array_get(u, k);
-			const char *ov = json_string_value(json_object_get(us, "restore-override"));
-			if (homi_step_from_json(us, &run.undo[i].steps[k]) < 0) {
-				r = -EBADMSG;
-				goto out;
-			}
-			if (ov) {
-				run.undo[i].steps[k].restore_override = true;
-				snprintf(run.undo[i].steps[k].override, sizeof(run.undo[i].steps[k].override), "%s", ov);
-			}
-		}
-		result_add(run.res, &run.forward[i], NULL);
-	}
-	run.n = n;
-	run.res->error = fmt("an apply was interrupted after %zu step%s; rolled back", n, n == 1 ? "" : "s");
-	rollback(&run);
+	run.res->error = fmt("an apply was interrupted after %zu step%s; rolled back", run.n, run.n == 1 ? "" : "s");
+	rollback(&run, next);
 	*ret = TAKE_PTR(run.res);
 	r = 1;
 out:
 	json_decref(j);
-	free(run.forward);
-	free(run.undo);
+	run_free_undo(&run);
 	homi_apply_result_free(run.res);
 	return r;
 }

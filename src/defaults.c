@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "defaults.h"
@@ -41,4 +42,15 @@ int homi_lock_take(const char *run_dir)
 		return r;
 	}
 	return fd;
+}
+
+int homi_dir_private(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	return st.st_uid == geteuid() && !(st.st_mode & 022) ? 0 : -EPERM;
 }

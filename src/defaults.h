@@ -16,6 +16,12 @@ const char *homi_run_dir(void);
 const char *homi_state_dir(void);
 const char *homi_policy_dir(void);
 
+/* 0 when PATH is a directory of this process's user that nobody else may
+ * write (not group- or world-writable), -EPERM otherwise: what is in the
+ * run and state directories (the journal, ownership records) is acted on
+ * as root. */
+int homi_dir_private(const char *path);
+
 /* Takes RUN_DIR/lock (exclusive, non-blocking): -EBUSY when another homi
  * process holds it. Returns the descriptor that holds it. */
 int homi_lock_take(const char *run_dir);

@@ -291,6 +291,15 @@ int main(int argc, char **argv)
 		homi_log(HOMI_LOG_ERR, "%s: %s", r == -EACCES ? cfg.run_dir : cfg.state_dir, strerror(-r));
 		return 1;
 	}
+	/* the journal and the ownership records there are executed as root */
+	const char *dirs[] = { cfg.run_dir, cfg.state_dir };
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
+		if ((r = homi_dir_private(dirs[i])) < 0) {
+			homi_log(HOMI_LOG_ERR, "%s: %s", dirs[i],
+				 r == -EPERM ? "others may write to it (or it is not ours): refusing to trust what is there"
+					     : strerror(-r));
+			return 1;
+		}
 	lock = homi_lock_take(cfg.run_dir);
 	if (lock < 0) {
 		homi_log(HOMI_LOG_ERR, "%s/%s: %s", cfg.run_dir, HOMI_LOCK_NAME,

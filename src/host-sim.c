@@ -659,10 +659,12 @@ static int sim_topology(struct homi_host *h, struct homi_topology **ret)
 		d->numa_node = pf->cfg.numa_node;
 		d->iommu_group = pf->cfg.iommu_group;
 		d->driver = pf->driver[0] ? strdup(pf->driver) : NULL;
-		snprintf(d->vendor_str, sizeof(d->vendor_str), "0x1b36");
-		snprintf(d->device_str, sizeof(d->device_str), "0x0010");
+		snprintf(d->vendor_str, sizeof(d->vendor_str), "%s", pf->cfg.vendor ? pf->cfg.vendor : "0x1b36");
+		snprintf(d->device_str, sizeof(d->device_str), "%s", pf->cfg.device ? pf->cfg.device : "0x0010");
 		snprintf(d->class_str, sizeof(d->class_str), "0x010802");
-		d->vendor = 0x1b36, d->device = 0x10, d->class_ = 0x010802, d->have_ids = true;
+		d->vendor = (unsigned)strtoul(d->vendor_str, NULL, 16);
+		d->device = (unsigned)strtoul(d->device_str, NULL, 16);
+		d->class_ = 0x010802, d->have_ids = true;
 		d->is_pf = true;
 		d->sriov = (struct homi_sriov){ pf->cfg.total_vfs, (int)pf->num_vfs, 1, 1, pf->autoprobe };
 		d->vfs = calloc(pf->num_vfs ? pf->num_vfs : 1, sizeof(*d->vfs));
@@ -812,6 +814,11 @@ int homi_sim_controller_reset(struct homi_host *h, const char *addr)
 	if (!pf)
 		return -ENODEV;
 	offline_all(pf);
+	/* nvme on a VF finds its controller dead and lets the device go
+	 * (nvme_remove_dead_ctrl); vfio-pci keeps its VFs */
+	for (unsigned i = 0; i < pf->num_vfs; i++)
+		if (streq(pf->vfs[i].driver, "nvme"))
+			pf->vfs[i].driver[0] = '\0';
 	return 0;
 }
 

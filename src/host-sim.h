@@ -45,6 +45,7 @@ struct homi_sim_ns {
 struct homi_sim_pf {
 	const char *pci, *parent, *host_bridge;
 	int numa_node;
+	const char *vendor, *device; /* sysfs strings; NULL: QEMU's 0x1b36 / 0x0010 */
 	const char *serial, *model;
 	uint16_t total_vfs;
 	uint16_t cntlid, first_scid;
@@ -71,13 +72,31 @@ struct homi_sim_config {
  * shared and namespace 2 detached. */
 void homi_sim_config_testbed(struct homi_sim_config *c);
 
+/* A GPU server as the example policies expect it (host-sim-server.c): two
+ * Samsung PM1733-like PFs (vendor 0x144d, model "SAMSUNG
+ * MZWLJ3T8HBLS-00007", 32 VFs, flexible pools of 128 VQ / 64 VI, at most 8
+ * VQ and 4 VI per VF, namespace 1 shared and attached to the PF only,
+ * namespace 2 detached), each behind a PCIe switch beside NVIDIA GPUs:
+ *   pci0000:00 (NUMA 0): 00:01.0 -> switch 01:00.0 -> 02:00.0 GPU 03:00.0,
+ *                        02:01.0 PF 04:00.0 (group 100, VFs 101..)
+ *                        00:03.0 -> boot NVMe 06:00.0 without SR-IOV (holds /)
+ *                        00:17.0 SATA controller
+ *   pci0000:80 (NUMA 1): 80:01.0 -> switch 81:00.0 -> 82:00.0 GPU 83:00.0,
+ *                        82:01.0 PF 84:00.0 (group 140, VFs 141..),
+ *                        82:02.0 GPU 85:00.0
+ * so "nearest" pairs 04:00.0 with 03:00.0 and 84:00.0 with 83:00.0, and
+ * per-gpu puts two VFs on 84:00.0. */
+void homi_sim_config_server(struct homi_sim_config *c);
+
 int homi_host_sim(const struct homi_sim_config *cfg, struct homi_host **ret);
 
 /* Test controls. */
 int homi_sim_set_vfio_open(struct homi_host *h, const char *vf, bool open);
 int homi_sim_set_mounted(struct homi_host *h, const char *ctrl_addr, uint32_t nsid, bool mounted);
 /* A PF controller reset (nvme reset, error recovery): every secondary goes
- * offline with zero resources; no uevent. */
+ * offline with zero resources; no uevent. VFs on nvme are then released by
+ * their driver, as the kernel's does once it finds the controller dead;
+ * VFs on vfio-pci stay bound. */
 int homi_sim_controller_reset(struct homi_host *h, const char *pf);
 /* Writes a canonical description of the whole state (one fact per line);
  * two equal snapshots mean equal states. Caller frees. */

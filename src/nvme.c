@@ -245,6 +245,23 @@ int homi_nvme_ns_attach(int fd, uint32_t nsid, uint16_t cntlid, bool attach, int
 	return map_result(rc, ret_status);
 }
 
+int homi_nvme_ns_page(const uint32_t *page, size_t max, uint32_t **out, size_t *n)
+{
+	size_t k;
+
+	for (k = 0; k < max && page[k]; k++) {
+		uint32_t nsid = le32toh(page[k]);
+		if (*n && nsid <= (*out)[*n - 1])
+			return 0; /* not ascending: a device that ignores the starting NSID */
+		uint32_t *o = realloc(*out, (*n + 1) * sizeof(*o));
+		if (!o)
+			return -ENOMEM;
+		*out = o;
+		(*out)[(*n)++] = nsid;
+	}
+	return k == max && k > 0 && (*out)[*n - 1] < 0xfffffffe;
+}
+
 int homi_nvme_ns_allocated(int fd, uint32_t **ret, size_t *ret_n, int *ret_status)
 {
 	_cleanup_free_ struct nvme_ns_list *list = NULL;
@@ -266,15 +283,10 @@ int homi_nvme_ns_allocated(int fd, uint32_t **ret, size_t *ret_n, int *ret_statu
 		r = map_result(nvme_identify(&args), ret_status);
 		if (r < 0)
 			return r;
-		size_t k;
-		for (k = 0; k < NVME_ID_NS_LIST_MAX && list->ns[k]; k++) {
-			uint32_t *o = realloc(out, (n + 1) * sizeof(*o));
-			if (!o)
-				return -ENOMEM;
-			out = o;
-			out[n++] = le32toh(list->ns[k]);
-		}
-		if (k < NVME_ID_NS_LIST_MAX)
+		r = homi_nvme_ns_page(list->ns, NVME_ID_NS_LIST_MAX, &out, &n);
+		if (r < 0)
+			return r;
+		if (r == 0)
 			break;
 		start = out[n - 1];
 	}

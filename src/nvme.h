@@ -47,5 +47,11 @@ int homi_nvme_virt_mgmt(int fd, int act, int rt, uint16_t cntlid, uint16_t nr, i
 int homi_nvme_ns_attach(int fd, uint32_t nsid, uint16_t cntlid, bool attach, int *ret_status);
 /* NSIDs allocated in the subsystem (Identify CNS 0x10, paged). */
 int homi_nvme_ns_allocated(int fd, uint32_t **ret, size_t *ret_n, int *ret_status);
+/* One page of an Allocated Namespace List (little-endian NSIDs, zero-ended,
+ * at most MAX) appended to *OUT (*N of them): 1 when the next page is to be
+ * read (this one was full and ascending), 0 when the list is complete (a
+ * short page, or an NSID not above the one before: a controller that
+ * ignores the starting NSID would otherwise be asked for ever), -ENOMEM. */
+int homi_nvme_ns_page(const uint32_t *page, size_t max, uint32_t **out, size_t *n);
 /* Controllers attached to NSID (Identify CNS 0x12). */
 int homi_nvme_ns_ctrls(int fd, uint32_t nsid, uint16_t **ret, size_t *ret_n, int *ret_status);

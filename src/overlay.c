@@ -300,13 +300,13 @@ int homi_overlay_merge(const struct homi_overlay *o, const struct homi_topology 
 			w->vfs[k] = (struct homi_want_vf){ .vq = -1, .vi = -1, .mode = -1 };
 			break;
 		}
-		qsort(w->vfs, w->n_vfs, sizeof(*w->vfs), cmp_vf);
+		qsort_safe(w->vfs, w->n_vfs, sizeof(*w->vfs), cmp_vf);
 		if (e->vf.vf > w->num_vfs)
 			w->num_vfs = e->vf.vf;
 	}
 	fclose(err);
 	if (created)
-		qsort(d->pfs, d->n_pfs, sizeof(*d->pfs), cmp_pf);
+		qsort_safe(d->pfs, d->n_pfs, sizeof(*d->pfs), cmp_pf);
 	if (r >= 0 && elen) {
 		errors[elen - 1] = '\0';
 		r = -EINVAL;

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
+#include <ctype.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pci/pci.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "macro.h"
 #include "pci.h"
@@ -56,6 +60,63 @@ static void on_pci_debug(char *msg _unused_, ...) {}
 		guard_ctx = _prev_ctx;                              \
 	} while (0)
 
+/* The links a device directory of sysfs has; every other entry of a
+ * captured one must be a regular file or a directory. */
+static bool known_link(const char *name)
+{
+	static const char *const links[] = { "driver", "iommu_group", "firmware_node", "physfn", "subsystem",
+					     "of_node", "port" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(links); i++)
+		if (streq(name, links[i]))
+			return true;
+	return has_prefix(name, "virtfn") || has_prefix(name, "consumer:") || has_prefix(name, "supplier:");
+}
+
+static bool inside(const char *root, const char *path)
+{
+	_cleanup_free_ char *real = realpath(path, NULL);
+	size_t n = strlen(root);
+
+	return real && strncmp(real, root, n) == 0 && real[n] == '/';
+}
+
+/* libpci opens the files of a tree by path, following links, and blocks on
+ * a named pipe: a captured tree is given to it only when that cannot lead
+ * it outside the tree or hang it. Every entry of bus/pci/devices must
+ * resolve inside ROOT (a realpath), and in its directory every entry but
+ * the links sysfs has must be a regular file or a directory (a link named
+ * "config" to /dev/watchdog, a fifo named "vendor" are refused). */
+static int capture_check(const char *root)
+{
+	char path[4096];
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/bus/pci/devices", root) >= sizeof(path) || !(d = opendir(path)))
+		return -errno ? -errno : -ENAMETOOLONG;
+	while ((de = readdir(d))) {
+		_cleanup_closedir_ DIR *dev = NULL;
+		struct dirent *e;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/bus/pci/devices/%s", root, de->d_name) >= sizeof(path) ||
+		    !inside(root, path) || !(dev = opendir(path)))
+			return -EPERM;
+		while ((e = readdir(dev))) {
+			struct stat st;
+			if (e->d_name[0] == '.' && (!e->d_name[1] || streq(e->d_name, "..")))
+				continue;
+			if (fstatat(dirfd(dev), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				return -errno;
+			if (S_ISLNK(st.st_mode) ? !known_link(e->d_name) : !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+				return -EPERM;
+		}
+	}
+	return 0;
+}
+
 int homi_pci_open(const char *sysfs_root, struct homi_pci **ret)
 {
 	struct homi_pci *p = calloc(1, sizeof(*p));
@@ -67,6 +128,10 @@ int homi_pci_open(const char *sysfs_root, struct homi_pci **ret)
 	if ((size_t)snprintf(path, sizeof(path), "%s/bus/pci", sysfs_root ? sysfs_root : "/sys") >= sizeof(path)) {
 		free(p);
 		return -ENAMETOOLONG;
+	}
+	if (sysfs_root && !streq(sysfs_root, "/sys") && (r = capture_check(sysfs_root)) < 0) {
+		free(p);
+		return r;
 	}
 	PCI_GUARDED(p, r, {
 		p->pacc = pci_alloc();
@@ -100,20 +165,33 @@ struct homi_pci *homi_pci_free(struct homi_pci *p)
 
 const char *homi_pci_last_error(const struct homi_pci *p) { return p->error; }
 
+/* Whether S has the shape "xxxx:xx:xx.d" or "xx:xx.d" (x a hex digit, d a
+ * digit): sscanf's %x alone also takes a sign, spaces and "0x". */
+static bool addr_shape(const char *s)
+{
+	static const char full[] = "hhhh:hh:hh.d", shrt[] = "hh:hh.d";
+	size_t n = strlen(s);
+	const char *shape = n == sizeof(full) - 1 ? full : n == sizeof(shrt) - 1 ? shrt : NULL;
+
+	for (size_t i = 0; shape && i < n; i++) {
+		bool ok = shape[i] == 'h' ? isxdigit((unsigned char)s[i])
+			  : shape[i] == 'd' ? isdigit((unsigned char)s[i])
+					    : s[i] == shape[i];
+		if (!ok)
+			return false;
+	}
+	return shape != NULL;
+}
+
 int homi_pci_parse_addr(const char *s, char out[13])
 {
 	unsigned dom = 0, bus, dev, fn;
-	int n = 0;
 
-	if (sscanf(s, "%4x:%2x:%2x.%1u%n", &dom, &bus, &dev, &fn, &n) == 4 && (size_t)n == strlen(s) &&
-	    strlen(s) == 12) {
-		/* full form */
-	} else if (n = 0, dom = 0, sscanf(s, "%2x:%2x.%1u%n", &bus, &dev, &fn, &n) == 3 &&
-		   (size_t)n == strlen(s) && strlen(s) == 7) {
-		/* short form: domain 0000 */
-	} else {
+	if (!addr_shape(s))
 		return -EINVAL;
-	}
+	if (strlen(s) == 12 ? sscanf(s, "%4x:%2x:%2x.%1u", &dom, &bus, &dev, &fn) != 4
+			    : sscanf(s, "%2x:%2x.%1u", &bus, &dev, &fn) != 3)
+		return -EINVAL;
 	if (dev > 0x1f || fn > 7)
 		return -EINVAL;
 	snprintf(out, 13, "%04x:%02x:%02x.%u", dom, bus, dev, fn);

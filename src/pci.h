@@ -6,7 +6,11 @@
  * such an error into -EIO (the message is kept for homi_pci_last_error), so no
  * libpci failure can end homictl or homid. libpci reads DIR/bus/pci of the
  * sysfs root given, with the linux-sysfs method forced: it never falls back to
- * /proc or to port I/O on the real host. */
+ * /proc or to port I/O on the real host. A captured tree (any root but
+ * /sys) is refused (-EPERM) when a device of it leads outside the tree or
+ * holds anything but regular files, directories and sysfs's own links:
+ * libpci would follow a link named config to a device node of the host, or
+ * block on a named pipe. */
 #pragma once
 
 #include <stddef.h>

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #include "host.h"
 #include "macro.h"
+#include "pci.h"
 #include "plan-json.h"
 
 static const char *res_name(int rt) { return rt == HOMI_VM_RT_VI ? "vi" : "vq"; }
@@ -96,6 +98,21 @@ static int get_str(const json_t *j, const char *key, char *buf, size_t len)
 	return 0;
 }
 
+static bool canonical_addr(const char *s)
+{
+	char canon[HOMI_ADDR_LEN];
+	return homi_pci_parse_addr(s, canon) == 0 && streq(canon, s);
+}
+
+/* A driver's name as sysfs shows it ("", "nvme", "vfio-pci", "pci-stub"). */
+static bool plain_name(const char *s)
+{
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
+			return false;
+	return true;
+}
+
 int homi_step_from_json(const json_t *j, struct homi_step *ret)
 {
 	struct homi_step s = { .mode = -1, .uid = (uid_t)-1, .gid = (gid_t)-1 };
@@ -133,6 +150,11 @@ int homi_step_from_json(const json_t *j, struct homi_step *ret)
 	if (get_int(j, "gid", &v) == 0)
 		s.gid = (gid_t)v;
 	if (!s.pf[0])
+		return -EINVAL;
+	/* A journal drives writes as root at the next start: a step names
+	 * functions by canonical address and drivers by plain names, never a
+	 * path ("../../"), whatever the file says. */
+	if (!canonical_addr(s.pf) || (s.vf_pci[0] && !canonical_addr(s.vf_pci)) || !plain_name(s.driver))
 		return -EINVAL;
 	*ret = s;
 	return 0;

@@ -53,6 +53,9 @@ struct homi_step {
 	/* Undo steps only: driver_override to write back after bind/unbind. */
 	bool restore_override;
 	char override[16];
+	/* Undo steps only: run once every other undo step is done (what VFs
+	 * that the rollback re-creates had needs their secondaries back). */
+	bool late;
 };
 
 struct homi_plan {

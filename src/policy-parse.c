@@ -353,7 +353,7 @@ static void parse_namespaces(struct ctx *c, const char *path, json_t *v, struct 
 			}
 		w->ns[w->n_ns++] = ns;
 	}
-	qsort(w->ns, w->n_ns, sizeof(*w->ns), cmp_ns);
+	qsort_safe(w->ns, w->n_ns, sizeof(*w->ns), cmp_ns);
 }
 
 /* One key of a VF object, or of the per-gpu template (PER_GPU). */

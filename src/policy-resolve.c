@@ -384,7 +384,7 @@ static void finish_pf(struct resolver *r, size_t i, struct homi_want_pf *w)
 	w->n_vfs = b->n_vfs;
 	b->n_vfs = 0;
 	if (w->n_vfs)
-		qsort(w->vfs, w->n_vfs, sizeof(*w->vfs), cmp_vf);
+		qsort_safe(w->vfs, w->n_vfs, sizeof(*w->vfs), cmp_vf);
 	w->num_vfs = w->n_vfs ? w->vfs[w->n_vfs - 1].vf : 0;
 	for (size_t j = 0; j < w->n_vfs; j++)
 		if (w->vfs[j].gpu == HOMI_GPU_NEAREST)
@@ -410,7 +410,7 @@ static int build_protect(const struct homi_policy *p, struct homi_desired *d)
 	for (size_t i = 0; i < p->n_docs; i++)
 		for (size_t j = 0; j < p->docs[i]->n_protect; j++)
 			memcpy(d->protect[k++], p->docs[i]->protect[j], HOMI_ADDR_LEN);
-	qsort(d->protect, n, sizeof(*d->protect), cmp_addr);
+	qsort_safe(d->protect, n, sizeof(*d->protect), cmp_addr);
 	for (size_t i = 0; i < n; i++)
 		if (!d->n_protect || !streq(d->protect[d->n_protect - 1], d->protect[i]))
 			memmove(d->protect[d->n_protect++], d->protect[i], HOMI_ADDR_LEN);

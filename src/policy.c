@@ -375,7 +375,7 @@ static int list_dir(const char *dir, char ***ret, size_t *ret_n)
 		return r;
 	}
 	if (n)
-		qsort(v, n, sizeof(*v), cmp_str);
+		qsort_safe(v, n, sizeof(*v), cmp_str);
 	*ret = v;
 	*ret_n = n;
 	return 0;
@@ -470,7 +470,7 @@ const struct homi_want_pf *homi_desired_find(const struct homi_desired *d, const
 	if (!d || strlen(addr) >= sizeof(key.pci))
 		return NULL;
 	memcpy(key.pci, addr, strlen(addr) + 1);
-	return bsearch(&key, d->pfs, d->n_pfs, sizeof(key), cmp_want_pf);
+	return bsearch_safe(&key, d->pfs, d->n_pfs, sizeof(key), cmp_want_pf);
 }
 
 static int cmp_addr(const void *a, const void *b)
@@ -485,7 +485,7 @@ bool homi_desired_protected(const struct homi_desired *d, const char *addr)
 	if (!d || !d->n_protect || strlen(addr) >= sizeof(key))
 		return false; /* bsearch wants an array, even of none */
 	memcpy(key, addr, strlen(addr) + 1);
-	return bsearch(key, d->protect, d->n_protect, sizeof(*d->protect), cmp_addr) != NULL;
+	return bsearch_safe(key, d->protect, d->n_protect, sizeof(*d->protect), cmp_addr) != NULL;
 }
 
 const struct homi_want_vf *homi_want_pf_find_vf(const struct homi_want_pf *pf, unsigned vf)

@@ -194,6 +194,7 @@ static int conn_room(struct conn *c)
 static int conn_next_line(struct conn *c, int64_t deadline, size_t *ret_len)
 {
 	for (;;) {
+		/* no buffer yet (NULL) before the first read: nothing to search */
 		char *nl = c->len > c->scanned ? memchr(c->buf + c->scanned, '\n', c->len - c->scanned) : NULL;
 		ssize_t n;
 		int r;

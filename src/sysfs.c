@@ -125,11 +125,18 @@ int homi_sysfs_open_dir(const struct homi_sysfs *s, const char *rel)
 
 int homi_sysfs_read_bin_at(int dirfd, const char *name, void *buf, size_t len)
 {
-	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a named pipe in a capture would block the open (and
+	 * every read) for ever; attributes are regular files. */
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct stat st;
 	size_t got = 0;
 
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
 	while (got < len) {
 		ssize_t n = read(fd, (char *)buf + got, len - got);
 		if (n < 0) {

@@ -34,7 +34,8 @@ int homi_sysfs_proc_path(const struct homi_sysfs *s, const char *name, char *buf
 /* Opens directory REL (relative to the root, links followed inside it). */
 int homi_sysfs_open_dir(const struct homi_sysfs *s, const char *rel);
 
-/* Reads attribute NAME of directory DIRFD into BUF, trailing newline and
+/* Reads attribute NAME (a regular file: anything else is -EINVAL, and a
+ * named pipe never blocks) of directory DIRFD into BUF, trailing newline and
  * spaces removed. Returns the length. */
 int homi_sysfs_read_at(int dirfd, const char *name, char *buf, size_t len);
 /* Parses an attribute as an integer (decimal, or hex with 0x). */

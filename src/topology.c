@@ -152,14 +152,23 @@ static void read_sriov(struct loader *l, int fd, struct homi_device *d)
 
 	if (homi_sysfs_read_long_at(fd, "sriov_totalvfs", &total) < 0 || total <= 0)
 		return;
+	if (total > HOMI_MAX_VFS) { /* TotalVFs is a 16-bit field of the SR-IOV capability */
+		warn(l, "%s: sriov_totalvfs %ld is not a VF count; not taken as an SR-IOV PF", d->pci, total);
+		return;
+	}
 	d->is_pf = true;
 	d->sriov.total_vfs = (int)total;
 	d->sriov.num_vfs = read_int(fd, "sriov_numvfs", -1);
 	d->sriov.vf_offset = read_int(fd, "sriov_offset", -1);
 	d->sriov.vf_stride = read_int(fd, "sriov_stride", -1);
 	d->sriov.drivers_autoprobe = read_int(fd, "sriov_drivers_autoprobe", -1);
-	if (d->sriov.num_vfs < 0)
+	if (d->sriov.num_vfs > d->sriov.total_vfs) {
+		warn(l, "%s: sriov_numvfs %d is more than sriov_totalvfs %d; VF count unknown", d->pci,
+		     d->sriov.num_vfs, d->sriov.total_vfs);
+		d->sriov.num_vfs = -1;
+	} else if (d->sriov.num_vfs < 0) {
 		warn(l, "%s: sriov_numvfs unreadable; VF count unknown", d->pci);
+	}
 	if (d->sriov.num_vfs <= 0)
 		return;
 	d->vfs = calloc((size_t)d->sriov.num_vfs, sizeof(*d->vfs));
@@ -229,7 +238,7 @@ static void read_namespaces(struct loader *l, int ctrlfd, struct homi_device *d)
 		}
 		c->namespaces[c->n_namespaces++] = (uint32_t)nsid;
 	}
-	qsort(c->namespaces, c->n_namespaces, sizeof(uint32_t), cmp_u32);
+	qsort_safe(c->namespaces, c->n_namespaces, sizeof(uint32_t), cmp_u32);
 	size_t w = 0;
 	for (size_t i = 0; i < c->n_namespaces; i++)
 		if (w == 0 || c->namespaces[w - 1] != c->namespaces[i])
@@ -407,7 +416,7 @@ ssize_t homi_topology_find(const struct homi_topology *t, const char *addr)
 	if (strlen(addr) >= sizeof(key.pci))
 		return -1;
 	memcpy(key.pci, addr, strlen(addr) + 1);
-	hit = bsearch(&key, t->devices, t->n_devices, sizeof(key), cmp_device);
+	hit = bsearch_safe(&key, t->devices, t->n_devices, sizeof(key), cmp_device);
 	return hit ? hit - t->devices : -1;
 }
 
@@ -608,7 +617,7 @@ int homi_topology_load(const struct homi_sysfs *s, struct homi_pci *pci, struct 
 
 int homi_topology_finish(struct homi_topology *t, struct homi_pci *pci)
 {
-	qsort(t->devices, t->n_devices, sizeof(*t->devices), cmp_device);
+	qsort_safe(t->devices, t->n_devices, sizeof(*t->devices), cmp_device);
 	resolve(t);
 	derive_ports(t, pci);
 	return compute_affinity(t);

@@ -16,6 +16,7 @@
 #include "sysfs.h"
 
 #define HOMI_ADDR_LEN 13 /* "0000:01:00.0" + NUL */
+#define HOMI_MAX_VFS 65535 /* TotalVFs: 16 bits */
 
 enum homi_kind {
 	HOMI_KIND_NVME_PF, /* SR-IOV capable NVMe physical function */

@@ -15,6 +15,7 @@
 #include "macro.h"
 #include "plan-json.h"
 #include "policy.h"
+#include "state.h"
 
 /* The testbed policy: a vfio VF reading namespace 1, an nvme VF. */
 static const char testbed_policy[] =
@@ -433,6 +434,10 @@ START_TEST(drift_after_controller_reset)
 	char *good = homi_sim_snapshot(h);
 	/* error recovery resets the PF controller: every secondary offline */
 	ck_assert_int_eq(homi_sim_controller_reset(h, "0000:01:00.0"), 0);
+	char *reset = homi_sim_snapshot(h);
+	ck_assert_ptr_nonnull(strstr(reset, "vf 0000:01:00.1 driver=vfio-pci")); /* vfio-pci keeps it */
+	ck_assert_ptr_nonnull(strstr(reset, "vf 0000:01:00.2 driver= override=nvme")); /* nvme let it go */
+	free(reset);
 	struct homi_plan *p = plan(h, d, NULL, NULL);
 	ck_assert_int_gt(p->n_steps, 0);
 	ck_assert_str_eq(homi_op_name(p->steps[0].op), "unbind"); /* VF 1 leaves vfio-pci before its controller changes */
@@ -444,6 +449,183 @@ START_TEST(drift_after_controller_reset)
 	free(again);
 	homi_desired_free(d);
 	homi_host_free(h);
+}
+END_TEST
+
+/* Applies D with fail point SPEC (errno/nvme) and returns the outcome. */
+static enum homi_apply_outcome apply_failing(struct homi_host *h, const struct homi_desired *d, const char *spec)
+{
+	struct homi_failpoints *fp = NULL;
+
+	ck_assert_int_eq(homi_failpoints_parse(spec, &fp, NULL), 0);
+	struct homi_apply_opts o = opts_for(fp);
+	enum homi_apply_outcome out = apply(h, d, &o);
+	homi_failpoints_free(fp);
+	return out;
+}
+
+/* Crashes an apply of D after SPEC's op, then recovers; the recovery's outcome. */
+static enum homi_apply_outcome crash_and_recover(struct homi_host *h, const struct homi_desired *d, const char *spec)
+{
+	struct homi_failpoints *fp = NULL;
+	struct homi_apply_result *res = NULL;
+
+	ck_assert_int_eq(homi_failpoints_parse(spec, &fp, NULL), 0);
+	struct homi_apply_opts o = opts_for(fp);
+	ck_assert_int_eq(homi_apply(h, d, &o, &res, NULL), -ECANCELED);
+	homi_failpoints_free(fp);
+	o.failpoints = NULL;
+	ck_assert_int_eq(homi_apply_recover(h, &o, &res), 1);
+	enum homi_apply_outcome out = res->outcome;
+	homi_apply_result_free(res);
+	return out;
+}
+
+/* A repair after a controller reset unbinds the vfio VF, whose
+ * /dev/vfio node then goes; a rollback binds it again and must give the
+ * node back the policy's owner and mode, not udev's root 0600. */
+START_TEST(rollback_restores_vfio_node)
+{
+	struct homi_host *h = new_sim(NULL);
+	struct homi_desired *d = desired(h, testbed_policy);
+	struct homi_apply_opts o = opts_for(NULL);
+
+	ck_assert_int_eq(apply(h, d, &o), HOMI_APPLY_APPLIED);
+	ck_assert_int_eq(homi_sim_controller_reset(h, "0000:01:00.0"), 0);
+	char *drifted = homi_sim_snapshot(h);
+	ck_assert_ptr_nonnull(strstr(drifted, "node /dev/vfio/4 1000:990 0660"));
+	ck_assert_int_eq(apply_failing(h, d, "assign=errno:EIO"), HOMI_APPLY_ROLLED_BACK);
+	char *after = homi_sim_snapshot(h);
+	ck_assert_str_eq(drifted, after);
+	free(drifted);
+	free(after);
+	homi_desired_free(d);
+	homi_host_free(h);
+}
+END_TEST
+
+/* A teardown that fails after disabling the VFs: the rollback enables
+ * them again with their namespaces, drivers, overrides and /dev/vfio
+ * ownership, all of which went with them; the same after a crash. */
+START_TEST(teardown_rollback_restores_vfs)
+{
+	static const char *const specs[] = { "set-autoprobe=errno:EACCES", "disable-vfs=crash" };
+	for (size_t i = 0; i < ARRAY_SIZE(specs); i++) {
+		struct homi_host *h = new_sim(NULL);
+		struct homi_desired *d = desired(h, testbed_policy);
+		struct homi_apply_opts o = opts_for(NULL);
+
+		ck_assert_int_eq(apply(h, d, &o), HOMI_APPLY_APPLIED);
+		homi_desired_free(d);
+		char *applied = homi_sim_snapshot(h);
+		d = desired(h, "{\"homi-policy\": 1, \"devices\": []}");
+		enum homi_apply_outcome out = strstr(specs[i], "crash") ? crash_and_recover(h, d, specs[i])
+									 : apply_failing(h, d, specs[i]);
+		ck_assert_msg(out == HOMI_APPLY_ROLLED_BACK, "%s: %s", specs[i], homi_apply_outcome_name(out));
+		char *after = homi_sim_snapshot(h);
+		ck_assert_msg(streq(applied, after), "%s: not restored:\n%s\nvs\n%s", specs[i], applied, after);
+		free(applied);
+		free(after);
+		homi_desired_free(d);
+		homi_host_free(h);
+		teardown();
+		setup();
+	}
+}
+END_TEST
+
+/* The step that fails may have done nothing: its undo finds its effect
+ * already there (an online secondary) and must not fail on it. */
+START_TEST(rollback_of_a_step_that_did_nothing)
+{
+	struct homi_host *h = new_sim(NULL);
+	struct homi_desired *d = desired(h, testbed_policy);
+	struct homi_apply_opts o = opts_for(NULL);
+
+	ck_assert_int_eq(apply(h, d, &o), HOMI_APPLY_APPLIED);
+	homi_desired_free(d);
+	char *applied = homi_sim_snapshot(h);
+	d = desired(h, "{\"homi-policy\": 1, \"devices\": []}");
+	ck_assert_int_eq(apply_failing(h, d, "secondary-offline=nvme:0x411f"), HOMI_APPLY_ROLLED_BACK);
+	char *after = homi_sim_snapshot(h);
+	ck_assert_str_eq(applied, after);
+	free(applied);
+	free(after);
+	homi_desired_free(d);
+	homi_host_free(h);
+}
+END_TEST
+
+/* Recovery undoes what the journal says is left ("next"), and forgets the
+ * ownership the interrupted run recorded once everything is undone. */
+START_TEST(recovery_forgets_ownership_and_honours_next)
+{
+	struct homi_host *h = new_sim(NULL);
+	struct homi_desired *d = desired(h, testbed_policy);
+	char rec[256], journal[256];
+
+	snprintf(rec, sizeof(rec), "%s/state/owned/0000:01:00.0.json", tmpdir);
+	snprintf(journal, sizeof(journal), "%s/run/journal.json", tmpdir);
+	ck_assert_int_eq(crash_and_recover(h, d, "bind=crash"), HOMI_APPLY_ROLLED_BACK);
+	ck_assert_msg(access(rec, F_OK) < 0, "ownership record left after recovery");
+
+	/* a rollback that had undone everything when it was interrupted */
+	struct homi_failpoints *fp = NULL;
+	struct homi_apply_result *res = NULL;
+	ck_assert_int_eq(homi_failpoints_parse("enable-vfs=crash", &fp, NULL), 0);
+	struct homi_apply_opts o = opts_for(fp);
+	ck_assert_int_eq(homi_apply(h, d, &o, &res, NULL), -ECANCELED);
+	json_t *j = json_load_file(journal, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "next")), 2);
+	json_object_set_new(j, "next", json_integer(0));
+	ck_assert_int_eq(json_dump_file(j, journal, 0), 0);
+	json_decref(j);
+	char *crashed = homi_sim_snapshot(h);
+	o.failpoints = NULL;
+	ck_assert_int_eq(homi_apply_recover(h, &o, &res), 1);
+	homi_apply_result_free(res);
+	char *after = homi_sim_snapshot(h);
+	ck_assert_str_eq(crashed, after); /* nothing undone twice */
+	ck_assert_int_eq(access(journal, F_OK), -1);
+	free(crashed);
+	free(after);
+	homi_failpoints_free(fp);
+	homi_desired_free(d);
+	homi_host_free(h);
+}
+END_TEST
+
+/* The journal drives writes at the next start: a step that names a path
+ * instead of a function or a driver is refused, and nothing is written. */
+START_TEST(recovery_refuses_a_forged_journal)
+{
+	static const char *const forged[] = {
+		"{\"op\": \"unbind\", \"pf\": \"0000:01:00.0\", \"vf-pci\": \"0000:01:00.1\", \"driver\": \"../../../..\"}",
+		"{\"op\": \"bind\", \"pf\": \"0000:01:00.0\", \"vf-pci\": \"../../../etc\", \"driver\": \"nvme\"}",
+		"{\"op\": \"enable-vfs\", \"pf\": \"-001:01:00.0\", \"count\": 4}",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(forged); i++) {
+		struct homi_host *h = new_sim(NULL);
+		struct homi_apply_opts o = opts_for(NULL);
+		struct homi_apply_result *res = NULL;
+		char path[256], text[512];
+
+		snprintf(path, sizeof(path), "%s/run", tmpdir);
+		ck_assert_int_eq(homi_mkdir_p(path, 0755), 0);
+		snprintf(text, sizeof(text),
+			 "{\"homi-journal\": 1, \"steps\": [{\"op\": \"set-autoprobe\", \"pf\": \"0000:01:00.0\", \"value\": 0}],"
+			 " \"next\": 1, \"undo\": [[%s]]}", forged[i]);
+		ck_assert_int_eq(homi_write_file_atomic(path, "journal.json", text, 0600), 0);
+		char *before = homi_sim_snapshot(h);
+		ck_assert_msg(homi_apply_recover(h, &o, &res) == -EBADMSG, "%s accepted", forged[i]);
+		ck_assert_int_eq(h->counters.sysfs_writes, 0);
+		char *after = homi_sim_snapshot(h);
+		ck_assert_str_eq(before, after);
+		free(before);
+		free(after);
+		homi_host_free(h);
+	}
 }
 END_TEST
 
@@ -487,6 +669,11 @@ static Suite *suite(void)
 	tcase_add_test(tc, teardown_to_recorded_state);
 	tcase_add_test(tc, drift_after_controller_reset);
 	tcase_add_test(tc, failpoint_spec);
+	tcase_add_test(tc, rollback_restores_vfio_node);
+	tcase_add_test(tc, teardown_rollback_restores_vfs);
+	tcase_add_test(tc, rollback_of_a_step_that_did_nothing);
+	tcase_add_test(tc, recovery_forgets_ownership_and_honours_next);
+	tcase_add_test(tc, recovery_refuses_a_forged_journal);
 	suite_add_tcase(s, tc);
 	return s;
 }
