@@ -51,6 +51,7 @@ struct homid {
 	char managed[MAX_MANAGED][HOMI_ADDR_LEN];
 	size_t n_managed;
 	bool ready;
+	bool snapshot_valid;       /* owned/managed/links built at least once */
 	volatile int stopping;
 	time_t started;
 };
@@ -332,6 +333,7 @@ static void refresh_snapshot(struct homid *d)
 	d->overlay = homi_overlay_to_json(ov);
 	memcpy(d->managed, managed, n_managed * sizeof(managed[0]));
 	d->n_managed = n_managed;
+	d->snapshot_valid = true;
 	pthread_mutex_unlock(&d->state);
 out:
 	json_decref(owned);
@@ -408,8 +410,8 @@ static int apply_locked(struct homid *d, const struct homi_desired *want, const 
 	}
 	bool changed_something = res->outcome != HOMI_APPLY_NOTHING_TO_DO;
 	homi_apply_result_free(res);
-	if (changed_something)
-		refresh_snapshot(d); /* nothing done: the snapshot still holds */
+	if (changed_something || !d->snapshot_valid)
+		refresh_snapshot(d); /* nothing done on a known state: the snapshot still holds */
 	if (ret_doc)
 		*ret_doc = doc;
 	else
