@@ -261,7 +261,7 @@ int main(int argc, char **argv)
 	struct homi_server *srv = NULL;
 	pthread_t boot;
 	sigset_t mask;
-	int r, lock, sfd;
+	int r, lock = -EBADF, sfd = -EBADF, status = 1;
 
 	signal(SIGPIPE, SIG_IGN);
 	if (parse_args(argc, argv, &o) < 0)
@@ -278,18 +278,18 @@ int main(int argc, char **argv)
 		if (r < 0) {
 			homi_log(HOMI_LOG_ERR, "%s: %s", o.sysfs_root ? o.sysfs_root : "/sys",
 				 r == -EINVAL ? "not a sysfs tree" : strerror(-r));
-			return 1;
+			goto out;
 		}
 		r = homi_host_linux(s, &h);
 	}
 	if (r < 0) {
 		homi_log(HOMI_LOG_ERR, "host: %s", strerror(-r));
-		return 1;
+		goto out;
 	}
 	/* /run/homi is writable early; the state directory once /var is */
 	if ((r = homi_mkdir_p(cfg.run_dir, 0755)) < 0 || (r = homi_mkdir_p(cfg.state_dir, 0755)) < 0) {
 		homi_log(HOMI_LOG_ERR, "%s: %s", r == -EACCES ? cfg.run_dir : cfg.state_dir, strerror(-r));
-		return 1;
+		goto out;
 	}
 	/* the journal and the ownership records there are executed as root */
 	const char *dirs[] = { cfg.run_dir, cfg.state_dir };
@@ -298,18 +298,20 @@ int main(int argc, char **argv)
 			homi_log(HOMI_LOG_ERR, "%s: %s", dirs[i],
 				 r == -EPERM ? "others may write to it (or it is not ours): refusing to trust what is there"
 					     : strerror(-r));
-			return 1;
+			goto out;
 		}
 	lock = homi_lock_take(cfg.run_dir);
 	if (lock < 0) {
 		homi_log(HOMI_LOG_ERR, "%s/%s: %s", cfg.run_dir, HOMI_LOCK_NAME,
 			 lock == -EBUSY ? "another homi process (homid, or homictl --direct) is changing devices"
 					: strerror(-lock));
-		return 1;
+		goto out;
 	}
+	const char *host_name = h->ops->name;
 	r = homid_new(&cfg, h, s, &d);
 	if (r < 0)
-		return 1;
+		goto out;
+	h = NULL; /* the daemon's now */
 	/* signals go to the signalfd; every thread created after inherits the mask */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -321,10 +323,9 @@ int main(int argc, char **argv)
 	if (r < 0) {
 		homi_log(HOMI_LOG_ERR, "%s: %s", cfg.socket,
 			 r == -EADDRINUSE ? "another homid answers on this socket" : strerror(-r));
-		homid_free(d);
-		return 1;
+		goto out;
 	}
-	homi_log(HOMI_LOG_INFO, "homid %s: %s host, policies in %s, socket %s", PACKAGE_VERSION, h->ops->name,
+	homi_log(HOMI_LOG_INFO, "homid %s: %s host, policies in %s, socket %s", PACKAGE_VERSION, host_name,
 		 cfg.policy_dir, cfg.socket);
 	pthread_create(&boot, NULL, boot_thread, d);
 	serve(d, s, &cfg, sfd);
@@ -333,11 +334,17 @@ int main(int argc, char **argv)
 	homid_request_stop(d);          /* an apply under way rolls back after its step */
 	pthread_join(boot, NULL);
 	homi_server_stop(srv);          /* waits for handlers running now */
-	homid_free(d);
-	homi_sysfs_free(s);
-	close(sfd);
-	close(lock);
-	homid_config_done(&cfg);
 	homi_log(HOMI_LOG_INFO, "stopped");
-	return 0;
+	status = 0;
+out:
+	/* every exit frees what it took, so that leak checkers see real leaks */
+	homid_free(d);
+	homi_host_free(h);
+	homi_sysfs_free(s);
+	if (sfd >= 0)
+		close(sfd);
+	if (lock >= 0)
+		close(lock);
+	homid_config_done(&cfg);
+	return status;
 }
