@@ -422,44 +422,44 @@ static int lx_vfio_chown(struct homi_host *h, int group, uid_t uid, gid_t gid, m
 	fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	char proc[64];
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	/* change the node opened, not whatever the path names by then */
+	char rel2[32], proc[64];
+	snprintf(rel2, sizeof(rel2), "self/fd/%d", fd);
+	r = homi_sysfs_proc_path(lh(h)->s, rel2, proc, sizeof(proc));
+	if (r < 0)
+		return r;
 	if (chown(proc, uid, gid) < 0 || chmod(proc, mode & 07777) < 0)
 		return -errno;
 	return 0;
 }
 
-static int lx_lookup_user(struct homi_host *h, const char *name, uid_t *ret)
+/* A user or group named by number, or by name through NSS. */
+static bool numeric_id(const char *name, unsigned long *ret)
 {
 	char *end;
-	unsigned long v = strtoul(name, &end, 10);
-	struct passwd *pw;
+	*ret = strtoul(name, &end, 10);
+	return *name && !*end;
+}
 
-	if (*name && !*end) {
-		*ret = (uid_t)v;
-		return 0;
-	}
-	pw = getpwnam(name);
-	if (!pw)
+static int lx_lookup_user(struct homi_host *h, const char *name, uid_t *ret)
+{
+	unsigned long v;
+	struct passwd *pw = numeric_id(name, &v) ? NULL : getpwnam(name);
+
+	if (!pw && !numeric_id(name, &v))
 		return -ENOENT;
-	*ret = pw->pw_uid;
+	*ret = pw ? pw->pw_uid : (uid_t)v;
 	return 0;
 }
 
 static int lx_lookup_group(struct homi_host *h, const char *name, gid_t *ret)
 {
-	char *end;
-	unsigned long v = strtoul(name, &end, 10);
-	struct group *gr;
+	unsigned long v;
+	struct group *gr = numeric_id(name, &v) ? NULL : getgrnam(name);
 
-	if (*name && !*end) {
-		*ret = (gid_t)v;
-		return 0;
-	}
-	gr = getgrnam(name);
-	if (!gr)
+	if (!gr && !numeric_id(name, &v))
 		return -ENOENT;
-	*ret = gr->gr_gid;
+	*ret = gr ? gr->gr_gid : (gid_t)v;
 	return 0;
 }
 
