@@ -72,14 +72,9 @@ static int usage(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (fmt) {
-		fputs("homi-perf: ", stderr);
-		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
-		va_end(ap);
-		fputc('\n', stderr);
-	}
-	fputs(usage_text, stderr);
+	va_start(ap, fmt);
+	tool_usage("homi-perf", usage_text, fmt, ap);
+	va_end(ap);
 	return EXIT_USAGE;
 }
 

@@ -172,3 +172,13 @@ void tool_close(struct tool_dev *d)
 	free(d->access_why);
 	d->access_why = NULL;
 }
+
+void tool_usage(const char *prog, const char *text, const char *fmt, va_list ap)
+{
+	if (fmt) {
+		fprintf(stderr, "%s: ", prog);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	}
+	fputs(text, stderr);
+}

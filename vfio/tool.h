@@ -5,6 +5,8 @@
  * messages start with the PCI address. */
 #pragma once
 
+#include <stdarg.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -48,6 +50,8 @@ void tool_qpair_err(const struct tool_opts *o, struct homi_nvme_qpair *qp, int r
 int tool_dma_alloc(const struct tool_opts *o, struct tool_dev *d, size_t len, struct homi_dma_mem *ret);
 /* A --vfio-mode argument. */
 int tool_parse_mode(const char *s, enum homi_vfio_mode *ret);
+/* "PROG: message" (when FMT) then TEXT, on standard error. */
+void tool_usage(const char *prog, const char *text, const char *fmt, va_list ap);
 
 static inline uint64_t tool_now_ns(void)
 {
