@@ -79,6 +79,10 @@ int cmd_policy_check(struct ctl *ctl, int argc, char **argv)
 			for (size_t i = 0; i < d->n_pfs; i++)
 				json_array_append_new(pfs, json_string(d->pfs[i].pci));
 			json_object_set_new(o, "matched-pfs", pfs);
+			json_t *notes = json_array();
+			for (size_t i = 0; i < d->n_notes; i++)
+				json_array_append_new(notes, json_string(d->notes[i]));
+			json_object_set_new(o, "notes", notes);
 			r = ctl_print_json(ctl, o);
 		} else {
 			for (size_t i = 0; i < homi_policy_count(p); i++)
@@ -87,6 +91,8 @@ int cmd_policy_check(struct ctl *ctl, int argc, char **argv)
 				printf("%s: %u VFs (%s)\n", d->pfs[i].pci, d->pfs[i].num_vfs, d->pfs[i].origin);
 			if (!d->n_pfs)
 				printf("no PF on this machine matches\n");
+			for (size_t i = 0; i < d->n_notes; i++)
+				printf("note: %s\n", d->notes[i]);
 		}
 	}
 	homi_desired_free(d);

@@ -521,6 +521,11 @@ int homi_plan_build(const struct homi_observed *o, const struct homi_desired *wa
 		free(b.err_buf);
 		return -ENOMEM;
 	}
+	/* What the resolver passed over (a protected PF a glob selected)
+	 * is told first; notes start with the PF's address. */
+	for (size_t i = 0; want && i < want->n_notes; i++)
+		if (!b.opts->only_pf || !strncmp(want->notes[i], b.opts->only_pf, strlen(b.opts->only_pf)))
+			note(&b, "%s", want->notes[i]);
 	/* PFs wanted but absent, or not SR-IOV NVMe PFs, are the resolver's
 	 * business; here every observed PF is planned in address order. */
 	for (size_t i = 0; i < o->n_pfs; i++) {

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,9 +41,31 @@ struct resolver {
 	const struct homi_topology *t;
 	struct policy_errors errs;
 	struct pf_build *pfs;
+	char **notes;            /* handed to the desired state */
+	size_t n_notes;
+	bool notes_oom;
 };
 
 #define err(r, ...) policy_errors_add(&(r)->errs, __VA_ARGS__)
+
+static _printf_(2, 3) void note(struct resolver *r, const char *fmt, ...)
+{
+	char *s = NULL, **n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	n = s ? realloc(r->notes, (r->n_notes + 1) * sizeof(*n)) : NULL;
+	if (!n) {
+		free(s);
+		r->notes_oom = true;
+		return;
+	}
+	r->notes = n;
+	r->notes[r->n_notes++] = s;
+}
 
 static bool is_pf(const struct homi_device *d)
 {
@@ -214,9 +237,14 @@ static int apply_entry(struct resolver *r, const struct policy_entry *e)
 	for (size_t i = 0; i < t->n_devices; i++) {
 		const struct homi_device *d = &t->devices[i];
 		/* A protected PF is never selected; naming it by address is
-		 * an error (above), a glob or attribute passes over it. */
-		if (!is_pf(d) || !match_holds(&e->match, d) || protected_by(r->p, d->pci, by, sizeof(by)))
+		 * an error (above), a glob or attribute passes over it, and the
+		 * plan says so: an operator must not think it was provisioned. */
+		if (!is_pf(d) || !match_holds(&e->match, d))
 			continue;
+		if (protected_by(r->p, d->pci, by, sizeof(by))) {
+			note(r, "%s: passed over: %s.match selects it, but it is protected (%s)", d->pci, e->origin, by);
+			continue;
+		}
 		if (merge_entry(r, i, e) < 0)
 			return -ENOMEM;
 		selected = true;
@@ -268,15 +296,31 @@ static ssize_t place_gpu(struct resolver *r, size_t g)
 	ssize_t best = -1;
 	char by[PATH_MAX + 32];
 
+	ssize_t nearest_protected = -1;
+	enum homi_affinity_link protected_aff = HOMI_AFF_SYS;
+
 	for (size_t i = 0; i < t->n_devices; i++) {
 		enum homi_affinity_link aff;
-		if (!is_pf(&t->devices[i]) || protected_by(r->p, t->devices[i].pci, by, sizeof(by)))
+		if (!is_pf(&t->devices[i]))
 			continue;
 		aff = homi_topology_affinity(t, g, i, NULL);
+		if (protected_by(r->p, t->devices[i].pci, by, sizeof(by))) {
+			if (nearest_protected < 0 || aff < protected_aff) {
+				nearest_protected = (ssize_t)i;
+				protected_aff = aff;
+			}
+			continue;
+		}
 		if (best < 0 || aff < best_aff || (aff == best_aff && r->pfs[i].n_vfs < r->pfs[best].n_vfs)) {
 			best = (ssize_t)i;
 			best_aff = aff;
 		}
+	}
+	if (nearest_protected >= 0 && (best < 0 || protected_aff < best_aff)) {
+		protected_by(r->p, t->devices[nearest_protected].pci, by, sizeof(by));
+		note(r, "%s: passed over for GPU %s (%s, nearer than %s), it is protected (%s)",
+		     t->devices[nearest_protected].pci, t->devices[g].pci, homi_affinity_name(protected_aff),
+		     best < 0 ? "any other" : t->devices[best].pci, by);
 	}
 	return best;
 }
@@ -434,6 +478,9 @@ static int build_desired(struct resolver *r, struct homi_desired **ret)
 	for (size_t i = 0; i < r->t->n_devices; i++)
 		if (r->pfs[i].used)
 			finish_pf(r, i, &d->pfs[d->n_pfs++]);
+	d->notes = TAKE_PTR(r->notes);
+	d->n_notes = r->n_notes;
+	r->n_notes = 0;
 	*ret = d;
 	return 0;
 }
@@ -447,6 +494,9 @@ static void resolver_done(struct resolver *r)
 		free(r->pfs[i].origin);
 	}
 	free(r->pfs);
+	for (size_t i = 0; i < r->n_notes; i++)
+		free(r->notes[i]);
+	free(r->notes);
 	policy_errors_done(&r->errs);
 }
 
@@ -476,6 +526,8 @@ int homi_policy_resolve(const struct homi_policy *p, const struct homi_topology 
 	ret_code = resolve(&r);
 	if (ret_code == 0 && (r.errs.n || r.errs.oom))
 		ret_code = policy_errors_finish(&r.errs, ret_errors);
+	else if (ret_code == 0 && r.notes_oom)
+		ret_code = -ENOMEM;
 	else if (ret_code == 0)
 		ret_code = build_desired(&r, ret);
 	resolver_done(&r);

@@ -454,6 +454,9 @@ struct homi_desired *homi_desired_free(struct homi_desired *d)
 	}
 	free(d->pfs);
 	free(d->protect);
+	for (size_t i = 0; i < d->n_notes; i++)
+		free(d->notes[i]);
+	free(d->notes);
 	free(d);
 	return NULL;
 }

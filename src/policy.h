@@ -68,6 +68,8 @@ struct homi_desired {
 	size_t n_pfs;
 	char (*protect)[HOMI_ADDR_LEN]; /* canonical addresses, sorted, unique */
 	size_t n_protect;
+	char **notes;            /* what the match passed over, for the plan: a protected PF a glob selected */
+	size_t n_notes;
 };
 
 struct homi_policy;

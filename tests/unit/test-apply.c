@@ -291,6 +291,33 @@ static void primary_holds(struct homi_sim_config *c)
 }
 static void mounted(struct homi_sim_config *c) { c->root_fs_on = NULL; }
 
+/* A glob that selects a protected PF passes over it; the plan says so
+ * (an operator must not read "Nothing to do" as "provisioned"), and a plan
+ * for another PF only does not. */
+START_TEST(plan_notes_a_protected_pf)
+{
+	struct homi_host *h = new_sim(NULL);
+	struct homi_desired *d = desired(h, "{\"homi-policy\": 1, \"protect\": [\"01:00.0\"], \"devices\": ["
+					    "{\"match\": {\"pci\": \"0000:*\"}, \"vfs\": [{\"vf\": 1}]}]}");
+	struct homi_plan *p = plan(h, d, NULL, NULL);
+
+	ck_assert_int_eq(p->n_steps, 0);
+	ck_assert_int_eq(p->n_notes, 1);
+	ck_assert_str_eq(p->notes[0], "0000:01:00.0: passed over: test.json: $.devices[0].match selects it, but it is "
+				      "protected (test.json: $.protect[0])");
+	json_t *j = homi_plan_to_json(p);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "notes"), 0)), p->notes[0]);
+	json_decref(j);
+	homi_plan_free(p);
+	struct homi_plan_opts other = { .only_pf = "0000:02:00.0" };
+	p = plan(h, d, &other, NULL);
+	ck_assert_int_eq(p->n_notes, 0);
+	homi_plan_free(p);
+	homi_desired_free(d);
+	homi_host_free(h);
+}
+END_TEST
+
 START_TEST(fixed_resources)
 {
 	char *e = plan_errors(fixed, ONE_VF("") "{\"vf\": 1, \"driver\": \"nvme\", \"vq\": 2, \"vi\": 1}]}]}", false);
@@ -658,6 +685,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, plan_order);
+	tcase_add_test(tc, plan_notes_a_protected_pf);
 	tcase_add_test(tc, apply_and_idempotence);
 	tcase_add_test(tc, rollback_at_each_step);
 	tcase_add_test(tc, crash_at_each_step_then_recover);

@@ -782,9 +782,12 @@ START_TEST(protect)
 	ck_assert_str_eq(d->protect[2], P2);
 	ck_assert(homi_desired_protected(d, P2));
 	ck_assert(!homi_desired_protected(d, P1));
-	/* a glob passes over the protected PF */
+	/* a glob passes over the protected PF, and says so */
 	ck_assert_uint_eq(d->n_pfs, 1);
 	ck_assert_str_eq(d->pfs[0].pci, P1);
+	ck_assert_uint_eq(d->n_notes, 1);
+	ck_assert_str_eq(d->notes[0], P2 ": passed over: t.json: $.devices[0].match selects it, but it is protected "
+					  "(p.json: $.protect[0])");
 	homi_desired_free(d);
 	/* naming it is an error */
 	add_ok(p, "u.json", DOC(ENTRY("{\"pci\": \"05:00.0\"}", "", "{\"vf\": 1}")));
@@ -855,6 +858,32 @@ START_TEST(per_gpu_placement)
 }
 END_TEST
 
+/* A GPU whose nearest PF is protected gets the next one, and the plan
+ * says which PF was passed over; GPUs whose nearest PF is free say nothing. */
+START_TEST(per_gpu_protected_nearest)
+{
+	struct tb tb;
+	struct homi_topology *t = gpu_server(&tb);
+	struct homi_policy *p = homi_policy_new();
+	struct homi_desired *d;
+
+	add_ok(p, "p.json", "{\"homi-policy\": 1, \"protect\": [\"82:00.0\"]}");
+	add_ok(p, "g.json", PER_GPU);
+	d = resolve_ok(p, t);
+	ck_assert_ptr_null(homi_desired_find(d, P3));
+	expect_gpu_vf(d, P1, 1, A);
+	expect_gpu_vf(d, P2, 1, B);
+	expect_gpu_vf(d, P1, 2, C); /* SYS to both, one claimed each: lowest address */
+	ck_assert_uint_eq(d->n_notes, 1);
+	ck_assert_str_eq(d->notes[0], P3 ": passed over for GPU " C " (PHB, nearer than " P1 "), it is protected "
+					  "(p.json: $.protect[0])");
+	homi_desired_free(d);
+	homi_policy_free(p);
+	homi_topology_free(t);
+	tb_cleanup(&tb);
+}
+END_TEST
+
 START_TEST(per_gpu_fewest_claimed)
 {
 	struct tb tb;
@@ -912,6 +941,7 @@ START_TEST(per_gpu_protected_pf)
 	ck_assert_ptr_null(homi_desired_find(d, P1));
 	expect_gpu_vf(d, P2, 1, A);
 	expect_gpu_vf(d, P2, 2, B);
+	ck_assert_uint_eq(d->n_notes, 0); /* P2 is as near as P1: nothing was given up */
 	homi_desired_free(d);
 	homi_policy_free(p);
 	homi_topology_free(t);
@@ -1108,6 +1138,7 @@ static Suite *suite(void)
 	tcase_add_test(res, per_gpu_fewest_claimed);
 	tcase_add_test(res, per_gpu_lowest_free);
 	tcase_add_test(res, per_gpu_protected_pf);
+	tcase_add_test(res, per_gpu_protected_nearest);
 	tcase_add_test(res, per_gpu_errors);
 	tcase_add_test(res, per_gpu_without_pf);
 	tcase_add_test(res, qemu_testbed);
