@@ -1063,6 +1063,9 @@ static json_t *m_check(const struct call *c)
 		return bad_params(c, "mode: expected H, D, G or a comma list of them");
 	if ((reply = busy_applying(c)))
 		return reply;
+	if (!d->sysfs) /* the checks read sysfs, /dev and /proc (check-gather.c) */
+		return homi_rpc_error(c->req->id, HOMI_RPC_INTERNAL_ERROR,
+				      "check reads the machine's sysfs: not available on a simulated host", NULL);
 	if (!change_begin(d))
 		return busy(c);
 	r = build_desired(d, NULL, NULL, NULL, &want, &err);
