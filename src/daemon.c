@@ -199,10 +199,13 @@ static bool is_held(struct homid *d, const char *pf)
 	return false;
 }
 
+/* The change lock is held; status reads the list under the state lock. */
 static void hold(struct homid *d, const char *pf)
 {
+	pthread_mutex_lock(&d->state);
 	if (!is_held(d, pf) && d->n_held < MAX_HELD)
 		memcpy(d->held[d->n_held++], pf, HOMI_ADDR_LEN);
+	pthread_mutex_unlock(&d->state);
 }
 
 /* Policies (FILES, or the daemon's set) + overlay (OVERLAY, or the saved
@@ -510,9 +513,11 @@ int homid_reload(struct homid *d, const char *cause)
 	int r;
 
 	pthread_mutex_lock(&d->change);
+	pthread_mutex_lock(&d->state); /* status reads them */
 	json_decref(d->override_files);
 	d->override_files = NULL;
 	d->n_held = 0;
+	pthread_mutex_unlock(&d->state);
 	homi_log(HOMI_LOG_NOTICE, "%s: reloading policies from %s", cause, d->cfg.policy_dir);
 	r = converge_locked(d, cause, false);
 	pthread_mutex_unlock(&d->change);
@@ -826,8 +831,11 @@ static json_t *m_apply(const struct call *c)
 	}
 	if (files) {
 		/* these files are the policies in force until a reload */
+		json_t *copy = json_deep_copy(files);
+		pthread_mutex_lock(&d->state); /* status reads it */
 		json_decref(d->override_files);
-		d->override_files = json_deep_copy(files);
+		d->override_files = copy;
+		pthread_mutex_unlock(&d->state);
 		set_policy_state(d, p, NULL);
 	}
 	struct homi_plan_opts popts = { .force = param_bool(c, "force") };
@@ -836,13 +844,17 @@ static json_t *m_apply(const struct call *c)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	json_t *doc = json_object_get(reply, "result");
 	if (doc) {
-		/* what a benchmark needs: the time inside homid, and what touched the device */
+		/* what a benchmark needs: the time inside homid, and what touched
+		 * the device; doc is also status's last-apply, which status copies
+		 * under the state lock */
+		pthread_mutex_lock(&d->state);
 		json_object_set_new(doc, "elapsed-ms",
 				    json_real((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6));
 		json_object_set_new(doc, "device-writes",
 				    json_pack("{s:i, s:i, s:i}", "nvme-admin", d->host->counters.admin_writes - before.admin_writes,
 					      "sysfs", d->host->counters.sysfs_writes - before.sysfs_writes, "resets",
 					      d->host->counters.resets - before.resets));
+		pthread_mutex_unlock(&d->state);
 	}
 out:
 	pthread_mutex_unlock(&d->change);
