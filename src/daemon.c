@@ -666,8 +666,8 @@ static json_t *busy(const struct call *c)
 }
 
 /* The machine as it is now, without waiting for a change under way: from
- * the reader (a change may be halfway through: each read is consistent, the
- * machine between two steps of it), else under the change lock. -EBUSY
+ * the reader (a change may be halfway through: some of its steps show, see
+ * host.h), else under the change lock. -EBUSY
  * when that lock did not come within CHANGE_WAIT_S. */
 static int read_topology(struct homid *d, struct homi_topology **ret)
 {

@@ -80,10 +80,12 @@ struct homi_host_ops {
 
 	/* A second handle onto the same machine, for observing it from another
 	 * thread while this one changes it: its own cache, its own counters;
-	 * every change op fails with -EROFS. It sees the machine as it is at
-	 * the moment of each call (some steps of a change done): each op alone
-	 * is consistent, two ops together need not be. One thread at a time
-	 * per handle; free it (homi_host_free) before H. May be NULL. */
+	 * every change op fails with -EROFS. It sees the machine as it is
+	 * during each call: some steps of a change done, and on Linux possibly
+	 * one under way (sysfs is read file by file); the simulated host
+	 * serializes its ops, so a reader sees it between two of them. One
+	 * thread at a time per handle; free it (homi_host_free) before H. May
+	 * be NULL. */
 	int (*reader)(struct homi_host *h, struct homi_host **ret);
 
 	void (*free)(struct homi_host *h);
