@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "apply.h"
@@ -783,6 +784,11 @@ static int run_step(struct run *run, const struct homi_step *s)
 		free(run->undo[--run->n].steps);
 		result_add(run->res, s, fmt("journal: %s", strerror(-r)));
 		return r;
+	}
+	if (hit.action == HOMI_FP_SLEEP) {
+		struct timespec ts = { hit.value / 1000, (long)(hit.value % 1000) * 1000000L };
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
 	}
 	if (hit.action == HOMI_FP_ERRNO)
 		r = -hit.value;

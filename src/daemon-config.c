@@ -11,6 +11,7 @@
 #include "defaults.h"
 #include "log.h"
 #include "macro.h"
+#include "server.h"
 
 int homid_config_defaults(struct homid_config *c)
 {
@@ -21,6 +22,7 @@ int homid_config_defaults(struct homid_config *c)
 		.state_dir = strdup(homi_state_dir()),
 		.run_dir = strdup(homi_run_dir()),
 		.verify_interval = 10,
+		.max_conn_per_user = HOMI_SERVER_MAX_CONN_PER_UID,
 		.log_level = HOMI_LOG_INFO,
 	};
 	if (c->run_dir && asprintf(&c->socket, "%s/homid.sock", c->run_dir) < 0)
@@ -109,6 +111,16 @@ int homid_config_load(struct homid_config *c, const char *path, bool required, c
 				r = -EINVAL;
 			} else {
 				c->verify_interval = (unsigned)json_integer_value(v);
+			}
+		} else if (streq(key, "max-connections-per-user")) {
+			if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+			    json_integer_value(v) > HOMI_SERVER_MAX_CONN - HOMI_SERVER_ROOT_RESERVE) {
+				if (asprintf(ret_error, "%s: $.max-connections-per-user: expected 0 (no cap) to %d", path,
+					     HOMI_SERVER_MAX_CONN - HOMI_SERVER_ROOT_RESERVE) < 0)
+					*ret_error = NULL;
+				r = -EINVAL;
+			} else {
+				c->max_conn_per_user = (unsigned)json_integer_value(v);
 			}
 		} else if (streq(key, "log-level")) {
 			int l = json_is_string(v) ? homi_log_level_from_name(json_string_value(v)) : -EINVAL;

@@ -14,6 +14,7 @@ struct homid_config {
 	char *state_dir;        /* "state-dir": default /var/lib/homi */
 	char *run_dir;          /* "run-dir": default /run/homi */
 	unsigned verify_interval; /* "verify-interval" seconds: default 10; 0 disables */
+	unsigned max_conn_per_user; /* "max-connections-per-user" (uid 0 excepted): default 16; 0: no cap */
 	int log_level;          /* "log-level": err|warning|notice|info|debug, default info */
 	char *failpoints;       /* "failpoints": HOMI_FAILPOINTS syntax (tests) */
 };

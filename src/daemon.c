@@ -34,11 +34,15 @@
 struct homid {
 	struct homid_config cfg;
 	struct homi_host *host;
+	struct homi_host *reader;  /* observes the machine while a change runs; NULL: none */
 	struct homi_sysfs *sysfs;
 	struct homi_failpoints *fp;
 	gid_t admin_gid;
 	pthread_mutex_t change;    /* everything that touches the host */
+	pthread_mutex_t read;      /* the reader */
 	pthread_mutex_t state;     /* the fields below */
+	char *applying;            /* the cause of the apply running now, or NULL */
+	time_t applying_since;
 	json_t *policy_files;      /* names of the documents in force */
 	char *policy_error;        /* NULL: the policies are valid */
 	json_t *override_files;    /* apply FILE...: [{"name","content"}] until reload; NULL: the directory */
@@ -92,6 +96,7 @@ int homid_new(const struct homid_config *cfg, struct homi_host *host, struct hom
 	d->started = time(NULL);
 	d->admin_gid = (gid_t)-1;
 	pthread_mutex_init(&d->change, NULL);
+	pthread_mutex_init(&d->read, NULL);
 	pthread_mutex_init(&d->state, NULL);
 	d->events = json_array();
 	d->policy_files = json_array();
@@ -110,6 +115,9 @@ int homid_new(const struct homid_config *cfg, struct homi_host *host, struct hom
 	else
 		homi_log(HOMI_LOG_WARNING, "admin group '%s' does not exist: only root may change devices",
 			 cfg->admin_group);
+	/* topology and device.show answer from it while a change runs */
+	if (homi_host_reader(host, &d->reader) < 0)
+		d->reader = NULL;
 	homi_log_set_sink(event_sink, d);
 	*ret = d;
 	return 0;
@@ -120,6 +128,7 @@ void homid_free(struct homid *d)
 	if (!d)
 		return;
 	homi_log_set_sink(NULL, NULL);
+	homi_host_free(d->reader); /* before the host it reads */
 	homi_host_free(d->host);
 	homi_failpoints_free(d->fp);
 	json_decref(d->events);
@@ -131,7 +140,9 @@ void homid_free(struct homid *d)
 	json_decref(d->last_drift);
 	free(d->policy_error);
 	pthread_mutex_destroy(&d->change);
+	pthread_mutex_destroy(&d->read);
 	pthread_mutex_destroy(&d->state);
+	free(d->applying);
 	free(d);
 }
 
@@ -188,10 +199,13 @@ static bool is_held(struct homid *d, const char *pf)
 	return false;
 }
 
+/* The change lock is held; status reads the list under the state lock. */
 static void hold(struct homid *d, const char *pf)
 {
+	pthread_mutex_lock(&d->state);
 	if (!is_held(d, pf) && d->n_held < MAX_HELD)
 		memcpy(d->held[d->n_held++], pf, HOMI_ADDR_LEN);
+	pthread_mutex_unlock(&d->state);
 }
 
 /* Policies (FILES, or the daemon's set) + overlay (OVERLAY, or the saved
@@ -393,7 +407,18 @@ static int apply_locked(struct homid *d, const struct homi_desired *want, const 
 		.crash_exits = true, .cancel = &d->stopping, .plan = *popts,
 	};
 	struct homi_apply_result *res = NULL;
+	char *what = strdup(cause);
+
+	pthread_mutex_lock(&d->state);
+	free(d->applying);
+	d->applying = what;
+	d->applying_since = time(NULL);
+	pthread_mutex_unlock(&d->state);
 	int r = homi_apply(d->host, want, &opts, &res, err);
+	pthread_mutex_lock(&d->state);
+	free(d->applying);
+	d->applying = NULL;
+	pthread_mutex_unlock(&d->state);
 
 	if (r < 0) {
 		homi_log(HOMI_LOG_ERR, "%s: %s", cause, *err ? *err : strerror(-r));
@@ -488,9 +513,11 @@ int homid_reload(struct homid *d, const char *cause)
 	int r;
 
 	pthread_mutex_lock(&d->change);
+	pthread_mutex_lock(&d->state); /* status reads them */
 	json_decref(d->override_files);
 	d->override_files = NULL;
 	d->n_held = 0;
+	pthread_mutex_unlock(&d->state);
 	homi_log(HOMI_LOG_NOTICE, "%s: reloading policies from %s", cause, d->cfg.policy_dir);
 	r = converge_locked(d, cause, false);
 	pthread_mutex_unlock(&d->change);
@@ -614,6 +641,10 @@ static json_t *m_status(const struct call *c)
 	json_object_set_new(o, "overlay", json_deep_copy(d->overlay));
 	json_object_set_new(o, "last-apply", d->last_apply ? json_deep_copy(d->last_apply) : json_null());
 	json_object_set_new(o, "last-drift", d->last_drift ? json_deep_copy(d->last_drift) : json_null());
+	json_object_set_new(o, "applying",
+			    d->applying ? json_pack("{s:s, s:I}", "cause", d->applying, "for-s",
+						    (json_int_t)(time(NULL) - d->applying_since))
+					: json_null());
 	json_object_set_new(o, "events", json_deep_copy(d->events));
 	pthread_mutex_unlock(&d->state);
 	return homi_rpc_result(c->req->id, o);
@@ -634,16 +665,56 @@ static json_t *busy(const struct call *c)
 			      NULL);
 }
 
+/* The machine as it is now, without waiting for a change under way: from
+ * the reader (a change may be halfway through: some of its steps show, see
+ * host.h), else under the change lock. -EBUSY
+ * when that lock did not come within CHANGE_WAIT_S. */
+static int read_topology(struct homid *d, struct homi_topology **ret)
+{
+	int r;
+
+	if (!d->reader) {
+		if (!change_begin(d))
+			return -EBUSY;
+		homi_host_forget(d->host);
+		r = d->host->ops->topology(d->host, ret);
+		pthread_mutex_unlock(&d->change);
+		return r;
+	}
+	pthread_mutex_lock(&d->read);
+	homi_host_forget(d->reader);
+	r = d->reader->ops->topology(d->reader, ret);
+	/* the model is then ours alone: its reference count is not atomic */
+	homi_host_forget(d->reader);
+	pthread_mutex_unlock(&d->read);
+	return r;
+}
+
+/* plan and check describe what a change would do from a settled machine:
+ * while an apply runs they answer at once, busy, rather than wait for it
+ * (or describe the machine halfway through it). */
+static json_t *busy_applying(const struct call *c)
+{
+	char msg[512];
+	bool running;
+
+	pthread_mutex_lock(&c->d->state);
+	running = c->d->applying != NULL;
+	if (running)
+		snprintf(msg, sizeof(msg), "an apply is running (%s, for %llds): %s would describe the machine halfway "
+			 "through it; try again when it ends (homictl status)", c->d->applying,
+			 (long long)(time(NULL) - c->d->applying_since), c->req->method);
+	pthread_mutex_unlock(&c->d->state);
+	return running ? homi_rpc_error(c->req->id, HOMI_RPC_BUSY, msg, NULL) : NULL;
+}
+
 static json_t *m_topology(const struct call *c)
 {
 	struct homi_topology *t = NULL;
-	int r;
+	int r = read_topology(c->d, &t);
 
-	if (!change_begin(c->d))
+	if (r == -EBUSY)
 		return busy(c);
-	homi_host_forget(c->d->host);
-	r = c->d->host->ops->topology(c->d->host, &t);
-	pthread_mutex_unlock(&c->d->change);
 	if (r < 0)
 		return homi_rpc_error(c->req->id, HOMI_RPC_INTERNAL_ERROR, strerror(-r), NULL);
 	json_t *doc = homi_json_topology(t);
@@ -683,6 +754,8 @@ static json_t *m_plan(const struct call *c)
 
 	if (bad)
 		return bad_params(c, "files: expected [{\"name\", \"content\"}]");
+	if ((reply = busy_applying(c)))
+		return reply;
 	if (!change_begin(d))
 		return busy(c);
 	r = build_desired(d, files, NULL, NULL, &want, &err);
@@ -758,8 +831,11 @@ static json_t *m_apply(const struct call *c)
 	}
 	if (files) {
 		/* these files are the policies in force until a reload */
+		json_t *copy = json_deep_copy(files);
+		pthread_mutex_lock(&d->state); /* status reads it */
 		json_decref(d->override_files);
-		d->override_files = json_deep_copy(files);
+		d->override_files = copy;
+		pthread_mutex_unlock(&d->state);
 		set_policy_state(d, p, NULL);
 	}
 	struct homi_plan_opts popts = { .force = param_bool(c, "force") };
@@ -768,13 +844,17 @@ static json_t *m_apply(const struct call *c)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	json_t *doc = json_object_get(reply, "result");
 	if (doc) {
-		/* what a benchmark needs: the time inside homid, and what touched the device */
+		/* what a benchmark needs: the time inside homid, and what touched
+		 * the device; doc is also status's last-apply, which status copies
+		 * under the state lock */
+		pthread_mutex_lock(&d->state);
 		json_object_set_new(doc, "elapsed-ms",
 				    json_real((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6));
 		json_object_set_new(doc, "device-writes",
 				    json_pack("{s:i, s:i, s:i}", "nvme-admin", d->host->counters.admin_writes - before.admin_writes,
 					      "sysfs", d->host->counters.sysfs_writes - before.sysfs_writes, "resets",
 					      d->host->counters.resets - before.resets));
+		pthread_mutex_unlock(&d->state);
 	}
 out:
 	pthread_mutex_unlock(&d->change);
@@ -950,14 +1030,12 @@ static json_t *m_device_show(const struct call *c)
 
 	if (!s || homi_pci_parse_addr(s, pci) < 0)
 		return bad_params(c, "pci: expected a PCI address");
-	if (!change_begin(c->d))
+	r = read_topology(c->d, &t);
+	if (r == -EBUSY)
 		return busy(c);
-	homi_host_forget(c->d->host);
-	r = c->d->host->ops->topology(c->d->host, &t);
 	ssize_t idx = r >= 0 ? homi_topology_find(t, pci) : -1;
 	if (idx >= 0)
-		r = homi_device_report_load(c->d->sysfs, t, (size_t)idx, &rep);
-	pthread_mutex_unlock(&c->d->change);
+		r = homi_device_report_load(c->d->sysfs, t, (size_t)idx, &rep); /* sysfs only: safe beside a change */
 	if (r < 0)
 		reply = homi_rpc_error(c->req->id, HOMI_RPC_INTERNAL_ERROR, strerror(-r), NULL);
 	else if (idx < 0)
@@ -995,6 +1073,11 @@ static json_t *m_check(const struct call *c)
 	}
 	if (mode && homi_check_modes_parse(mode, &opts.modes) < 0)
 		return bad_params(c, "mode: expected H, D, G or a comma list of them");
+	if ((reply = busy_applying(c)))
+		return reply;
+	if (!d->sysfs) /* the checks read sysfs, /dev and /proc (check-gather.c) */
+		return homi_rpc_error(c->req->id, HOMI_RPC_INTERNAL_ERROR,
+				      "check reads the machine's sysfs: not available on a simulated host", NULL);
 	if (!change_begin(d))
 		return busy(c);
 	r = build_desired(d, NULL, NULL, NULL, &want, &err);

@@ -56,6 +56,15 @@ static int parse_action(const char *s, struct homi_fp_hit *hit)
 		}
 		return -EINVAL;
 	}
+	if (has_prefix(s, "sleep:")) {
+		s += 6;
+		v = strtol(s, &end, 10);
+		if (*s && !*end && v > 0 && v <= 60000) {
+			*hit = (struct homi_fp_hit){ HOMI_FP_SLEEP, (int)v };
+			return 0;
+		}
+		return -EINVAL;
+	}
 	if (has_prefix(s, "nvme:")) {
 		s += 5;
 		v = strtol(s, &end, 0);
@@ -110,7 +119,7 @@ int homi_failpoints_parse(const char *spec, struct homi_failpoints **ret, char *
 		fp->entries = n;
 		if (parse_entry(item, &fp->entries[fp->n_entries]) < 0) {
 			if (ret_error && asprintf(ret_error,
-						  "HOMI_FAILPOINTS: '%s': expected op[#n]=errno:NAME|nvme:STATUS|crash",
+						  "HOMI_FAILPOINTS: '%s': expected op[#n]=errno:NAME|nvme:STATUS|crash|sleep:MS",
 						  shown) < 0)
 				*ret_error = NULL;
 			homi_failpoints_free(fp);

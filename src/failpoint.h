@@ -2,11 +2,13 @@
 /* Fail points (ARCHITECTURE.md 3.5), for tests only but compiled in every
  * build and inert unless set:
  *
- *   HOMI_FAILPOINTS="op[#n]=errno:EIO|nvme:0x4120|crash[,...]"
+ *   HOMI_FAILPOINTS="op[#n]=errno:EIO|nvme:0x4120|crash|sleep:MS[,...]"
  *
  * The n-th (default first) execution of plan op OP (a step of the plan being
  * applied; undo steps are not counted) fails with that errno or NVMe status
- * without touching the device, or the process dies right after the step. */
+ * without touching the device, or the process dies right after the step, or
+ * the step waits MS milliseconds (1 to 60000) before it runs as usual (a
+ * slow device, for tests of what happens meanwhile). */
 #pragma once
 
 enum homi_fp_action {
@@ -14,6 +16,7 @@ enum homi_fp_action {
 	HOMI_FP_ERRNO, /* value: positive errno */
 	HOMI_FP_NVME,  /* value: NVMe status */
 	HOMI_FP_CRASH,
+	HOMI_FP_SLEEP, /* value: milliseconds, then the step runs */
 };
 
 struct homi_fp_hit {

@@ -26,6 +26,7 @@ struct linux_host {
 	struct homi_sysfs *s;
 	struct homi_pci *pci;
 	struct homi_topology *cache; /* valid until homi changes something */
+	bool read_only;              /* a reader (host.h): changes fail with -EROFS */
 };
 
 static struct linux_host *lh(struct homi_host *h) { return (struct linux_host *)h; }
@@ -130,6 +131,8 @@ static int lx_ns_controllers(struct homi_host *h, const char *pf, uint32_t nsid,
 static int lx_virt_mgmt(struct homi_host *h, const char *pf, int act, int rt, uint16_t cntlid, uint16_t nr, int *st)
 {
 	*st = 0;
+	if (lh(h)->read_only)
+		return -EROFS;
 	changed(h);
 	return WITH_CTRL(h, pf, admin_writes, homi_nvme_virt_mgmt(fd, act, rt, cntlid, nr, st));
 }
@@ -137,6 +140,8 @@ static int lx_virt_mgmt(struct homi_host *h, const char *pf, int act, int rt, ui
 static int lx_ns_attach(struct homi_host *h, const char *pf, uint32_t nsid, uint16_t cntlid, bool attach, int *st)
 {
 	*st = 0;
+	if (lh(h)->read_only)
+		return -EROFS;
 	changed(h);
 	return WITH_CTRL(h, pf, admin_writes, homi_nvme_ns_attach(fd, nsid, cntlid, attach, st));
 }
@@ -411,6 +416,8 @@ static int lx_vfio_node(struct homi_host *h, int group, uid_t *uid, gid_t *gid, 
 
 static int lx_vfio_chown(struct homi_host *h, int group, uid_t uid, gid_t gid, mode_t mode)
 {
+	if (lh(h)->read_only)
+		return -EROFS;
 	char rel[32], path[64];
 	_cleanup_close_ int fd = -EBADF;
 	int r;
@@ -509,6 +516,8 @@ static int wait_live(struct homi_host *h, const char *addr)
 
 static int lx_write_attr(struct homi_host *h, const char *addr, const char *attr, const char *value)
 {
+	if (lh(h)->read_only)
+		return -EROFS;
 	char rel[128];
 	int r;
 
@@ -525,6 +534,8 @@ static int lx_write_attr(struct homi_host *h, const char *addr, const char *attr
 
 static int lx_drivers_probe(struct homi_host *h, const char *addr)
 {
+	if (lh(h)->read_only)
+		return -EROFS;
 	h->counters.sysfs_writes++;
 	changed(h);
 	return homi_sysfs_write(lh(h)->s, "bus/pci/drivers_probe", addr);
@@ -532,6 +543,8 @@ static int lx_drivers_probe(struct homi_host *h, const char *addr)
 
 static int lx_unbind(struct homi_host *h, const char *addr, const char *driver)
 {
+	if (lh(h)->read_only)
+		return -EROFS;
 	char rel[128];
 
 	if (is_pf(h, addr))
@@ -548,6 +561,8 @@ static void lx_free(struct homi_host *h)
 	homi_pci_free(lh(h)->pci);
 	free(h);
 }
+
+static int lx_reader(struct homi_host *h, struct homi_host **ret);
 
 static const struct homi_host_ops linux_ops = {
 	.name = "linux",
@@ -570,8 +585,20 @@ static const struct homi_host_ops linux_ops = {
 	.ns_attach = lx_ns_attach,
 	.vfio_chown = lx_vfio_chown,
 	.forget = changed,
+	.reader = lx_reader,
 	.free = lx_free,
 };
+
+/* sysfs and /dev are safe to read from several threads; the cache and the
+ * libpci handle are the reader's own. */
+static int lx_reader(struct homi_host *h, struct homi_host **ret)
+{
+	int r = homi_host_linux(lh(h)->s, ret);
+
+	if (r >= 0)
+		lh(*ret)->read_only = true;
+	return r;
+}
 
 int homi_host_linux(struct homi_sysfs *s, struct homi_host **ret)
 {

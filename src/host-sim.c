@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,10 @@ struct sim_pf {
 
 struct sim {
 	struct homi_host host;
+	/* The machine below, under this lock: every op holds it for its whole
+	 * call, so a reader (sim_reader) sees the state between two ops of a
+	 * change, never in the middle of one. Recursive: an op may call another. */
+	pthread_mutex_t lock;
 	struct homi_sim_config cfg;
 	struct sim_pf pfs[HOMI_SIM_MAX_PFS];
 	size_t n_pfs;
@@ -67,7 +72,35 @@ struct sim {
 	unsigned blocked;
 };
 
-static struct sim *sim_of(struct homi_host *h) { return (struct sim *)h; }
+/* A reader (host.h): its own counters, the machine of the sim it was made from. */
+struct sim_reader {
+	struct homi_host host;
+	struct sim *sim;
+};
+
+static const struct homi_host_ops sim_ops, sim_reader_ops;
+
+static struct sim *sim_of(struct homi_host *h)
+{
+	return h->ops == &sim_reader_ops ? ((struct sim_reader *)h)->sim : (struct sim *)h;
+}
+
+static bool read_only(struct homi_host *h) { return h->ops == &sim_reader_ops; }
+
+static void sim_unlockp(pthread_mutex_t **m)
+{
+	if (*m)
+		pthread_mutex_unlock(*m);
+}
+
+static pthread_mutex_t *sim_lock(struct sim *s)
+{
+	pthread_mutex_lock(&s->lock);
+	return &s->lock;
+}
+
+/* Holds the machine's lock until the end of the enclosing block. */
+#define SIM_LOCKED(h) _cleanup_(sim_unlockp) pthread_mutex_t *_sim_locked = sim_lock(sim_of(h))
 
 static struct sim_pf *find_pf(struct sim *s, const char *pci)
 {
@@ -228,6 +261,9 @@ static int pf_reset(struct sim_pf *pf)
 
 static int sim_write_attr(struct homi_host *h, const char *addr, const char *attr, const char *value)
 {
+	if (read_only(h))
+		return -EROFS;
+	SIM_LOCKED(h);
 	struct sim *s = sim_of(h);
 	struct sim_pf *pf = find_pf(s, addr);
 	struct sim_vf *vf;
@@ -260,6 +296,7 @@ static int sim_write_attr(struct homi_host *h, const char *addr, const char *att
 
 static int sim_read_attr(struct homi_host *h, const char *addr, const char *attr, char *buf, size_t len)
 {
+	SIM_LOCKED(h);
 	struct sim_vf *vf = find_vf(sim_of(h), addr, NULL, NULL);
 
 	if (!vf)
@@ -273,6 +310,9 @@ static int sim_read_attr(struct homi_host *h, const char *addr, const char *attr
 
 static int sim_drivers_probe(struct homi_host *h, const char *addr)
 {
+	if (read_only(h))
+		return -EROFS;
+	SIM_LOCKED(h);
 	struct sim *s = sim_of(h);
 	struct sim_pf *pf;
 	unsigned i;
@@ -290,6 +330,9 @@ static int sim_drivers_probe(struct homi_host *h, const char *addr)
 
 static int sim_unbind(struct homi_host *h, const char *addr, const char *driver)
 {
+	if (read_only(h))
+		return -EROFS;
+	SIM_LOCKED(h);
 	struct sim *s = sim_of(h);
 	struct sim_pf *pf;
 	unsigned i;
@@ -312,6 +355,9 @@ static int sim_unbind(struct homi_host *h, const char *addr, const char *driver)
 static int sim_virt_mgmt(struct homi_host *h, const char *addr, int act, int rt, uint16_t cntlid, uint16_t nr,
 			 int *ret_status)
 {
+	if (read_only(h))
+		return -EROFS;
+	SIM_LOCKED(h);
 	struct sim_pf *pf = find_pf(sim_of(h), addr);
 	int st = 0, i;
 
@@ -377,6 +423,9 @@ static struct sim_ns *find_ns(struct sim_pf *pf, uint32_t nsid)
 static int sim_ns_attach(struct homi_host *h, const char *addr, uint32_t nsid, uint16_t cntlid, bool attach,
 			 int *ret_status)
 {
+	if (read_only(h))
+		return -EROFS;
+	SIM_LOCKED(h);
 	struct sim_pf *pf = find_pf(sim_of(h), addr);
 	struct sim_ns *ns;
 	int i, st = 0;
@@ -407,6 +456,9 @@ static int sim_ns_attach(struct homi_host *h, const char *addr, uint32_t nsid, u
 
 static int sim_vfio_chown(struct homi_host *h, int group, uid_t uid, gid_t gid, mode_t mode)
 {
+	if (read_only(h))
+		return -EROFS;
+	SIM_LOCKED(h);
 	struct sim *s = sim_of(h);
 
 	if (group < 0 || group >= (int)ARRAY_SIZE(s->nodes) || !s->nodes[group].exists)
@@ -419,6 +471,7 @@ static int sim_vfio_chown(struct homi_host *h, int group, uid_t uid, gid_t gid, 
 
 static int sim_vfio_node(struct homi_host *h, int group, uid_t *uid, gid_t *gid, mode_t *mode)
 {
+	SIM_LOCKED(h);
 	struct sim *s = sim_of(h);
 
 	if (group < 0 || group >= (int)ARRAY_SIZE(s->nodes) || !s->nodes[group].exists)
@@ -467,6 +520,7 @@ static int sim_lookup_group(struct homi_host *h, const char *name, gid_t *ret)
 
 static int sim_primary_caps(struct homi_host *h, const char *addr, struct homi_primary_caps *ret, int *ret_status)
 {
+	SIM_LOCKED(h);
 	struct sim_pf *pf = find_pf(sim_of(h), addr);
 
 	*ret_status = 0;
@@ -495,6 +549,7 @@ static int sim_primary_caps(struct homi_host *h, const char *addr, struct homi_p
 static int sim_secondaries(struct homi_host *h, const char *addr, struct homi_secondary **ret, size_t *ret_n,
 			   int *ret_status)
 {
+	SIM_LOCKED(h);
 	struct sim_pf *pf = find_pf(sim_of(h), addr);
 
 	*ret_status = 0;
@@ -519,6 +574,7 @@ static int sim_secondaries(struct homi_host *h, const char *addr, struct homi_se
 
 static int sim_namespaces(struct homi_host *h, const char *addr, uint32_t **ret, size_t *ret_n, int *ret_status)
 {
+	SIM_LOCKED(h);
 	struct sim_pf *pf = find_pf(sim_of(h), addr);
 
 	*ret_status = 0;
@@ -538,6 +594,7 @@ static int sim_namespaces(struct homi_host *h, const char *addr, uint32_t **ret,
 static int sim_ns_controllers(struct homi_host *h, const char *addr, uint32_t nsid, uint16_t **ret, size_t *ret_n,
 			      int *ret_status)
 {
+	SIM_LOCKED(h);
 	struct sim_pf *pf = find_pf(sim_of(h), addr);
 	struct sim_ns *ns;
 
@@ -561,6 +618,7 @@ static int sim_ns_controllers(struct homi_host *h, const char *addr, uint32_t ns
 
 static int sim_vfio_users(struct homi_host *h, const char *addr, char **ret_who)
 {
+	SIM_LOCKED(h);
 	struct sim_vf *vf = find_vf(sim_of(h), addr, NULL, NULL);
 
 	*ret_who = NULL;
@@ -572,6 +630,7 @@ static int sim_vfio_users(struct homi_host *h, const char *addr, char **ret_who)
 
 static int sim_ns_users(struct homi_host *h, const char *addr, uint32_t nsid, char **ret_who)
 {
+	SIM_LOCKED(h);
 	struct sim *s = sim_of(h);
 	struct sim_pf *pf = find_pf(s, addr);
 	struct sim_vf *vf;
@@ -596,6 +655,7 @@ static int sim_ns_users(struct homi_host *h, const char *addr, uint32_t nsid, ch
 
 static int sim_holds_root_fs(struct homi_host *h, const char *addr)
 {
+	SIM_LOCKED(h);
 	struct sim *s = sim_of(h);
 	return s->cfg.root_fs_on && streq(s->cfg.root_fs_on, addr);
 }
@@ -617,6 +677,7 @@ static void add_nvme(struct homi_device *d, const char *name, uint16_t cntlid, c
 
 static int sim_topology(struct homi_host *h, struct homi_topology **ret)
 {
+	SIM_LOCKED(h);
 	struct sim *s = sim_of(h);
 	struct homi_topology *t = calloc(1, sizeof(*t));
 	size_t n = s->cfg.n_statics, k = 0;
@@ -703,7 +764,25 @@ static int sim_topology(struct homi_host *h, struct homi_topology **ret)
 	return 0;
 }
 
-static void sim_free(struct homi_host *h) { free(sim_of(h)); }
+static void sim_free(struct homi_host *h)
+{
+	pthread_mutex_destroy(&sim_of(h)->lock);
+	free(sim_of(h));
+}
+
+static void sim_reader_free(struct homi_host *h) { free(h); }
+
+static int sim_reader(struct homi_host *h, struct homi_host **ret)
+{
+	struct sim_reader *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	r->host.ops = &sim_reader_ops;
+	r->sim = sim_of(h);
+	*ret = &r->host;
+	return 0;
+}
 
 static const struct homi_host_ops sim_ops = {
 	.name = "simulated",
@@ -725,7 +804,32 @@ static const struct homi_host_ops sim_ops = {
 	.virt_mgmt = sim_virt_mgmt,
 	.ns_attach = sim_ns_attach,
 	.vfio_chown = sim_vfio_chown,
+	.reader = sim_reader,
 	.free = sim_free,
+};
+
+/* The same ops on the same machine; the change ops fail with -EROFS. */
+static const struct homi_host_ops sim_reader_ops = {
+	.name = "simulated",
+	.topology = sim_topology,
+	.primary_caps = sim_primary_caps,
+	.secondaries = sim_secondaries,
+	.namespaces = sim_namespaces,
+	.ns_controllers = sim_ns_controllers,
+	.vfio_users = sim_vfio_users,
+	.ns_users = sim_ns_users,
+	.holds_root_fs = sim_holds_root_fs,
+	.vfio_node = sim_vfio_node,
+	.read_attr = sim_read_attr,
+	.lookup_user = sim_lookup_user,
+	.lookup_group = sim_lookup_group,
+	.write_attr = sim_write_attr,
+	.drivers_probe = sim_drivers_probe,
+	.unbind = sim_unbind,
+	.virt_mgmt = sim_virt_mgmt,
+	.ns_attach = sim_ns_attach,
+	.vfio_chown = sim_vfio_chown,
+	.free = sim_reader_free,
 };
 
 int homi_host_sim(const struct homi_sim_config *cfg, struct homi_host **ret)
@@ -758,6 +862,11 @@ int homi_host_sim(const struct homi_sim_config *cfg, struct homi_host **ret)
 				pf->ns[k].ctrls[pf->ns[k].n_ctrls++] = pf->cfg.cntlid;
 		}
 	}
+	pthread_mutexattr_t attr;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&s->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
 	*ret = &s->host;
 	return 0;
 }
@@ -781,6 +890,7 @@ void homi_sim_config_testbed(struct homi_sim_config *c)
 
 int homi_sim_set_vfio_open(struct homi_host *h, const char *addr, bool open)
 {
+	SIM_LOCKED(h);
 	struct sim_vf *vf = find_vf(sim_of(h), addr, NULL, NULL);
 	if (!vf || !streq(vf->driver, "vfio-pci"))
 		return -ENODEV;
@@ -790,6 +900,7 @@ int homi_sim_set_vfio_open(struct homi_host *h, const char *addr, bool open)
 
 int homi_sim_set_mounted(struct homi_host *h, const char *addr, uint32_t nsid, bool mounted)
 {
+	SIM_LOCKED(h);
 	struct sim *s = sim_of(h);
 	struct sim_pf *pf = find_pf(s, addr);
 	struct sim_vf *vf;
@@ -810,6 +921,7 @@ int homi_sim_set_mounted(struct homi_host *h, const char *addr, uint32_t nsid, b
 
 int homi_sim_controller_reset(struct homi_host *h, const char *addr)
 {
+	SIM_LOCKED(h);
 	struct sim_pf *pf = find_pf(sim_of(h), addr);
 	if (!pf)
 		return -ENODEV;
@@ -822,10 +934,15 @@ int homi_sim_controller_reset(struct homi_host *h, const char *addr)
 	return 0;
 }
 
-unsigned homi_sim_blocked(struct homi_host *h) { return sim_of(h)->blocked; }
+unsigned homi_sim_blocked(struct homi_host *h)
+{
+	SIM_LOCKED(h);
+	return sim_of(h)->blocked;
+}
 
 char *homi_sim_snapshot(struct homi_host *h)
 {
+	SIM_LOCKED(h);
 	struct sim *s = sim_of(h);
 	char *buf = NULL;
 	size_t len = 0;

@@ -20,6 +20,13 @@ void homi_host_forget(struct homi_host *h)
 		h->ops->forget(h);
 }
 
+int homi_host_reader(struct homi_host *h, struct homi_host **ret)
+{
+	if (!h || !h->ops->reader)
+		return -EOPNOTSUPP;
+	return h->ops->reader(h, ret);
+}
+
 const char *homi_host_strerror(int r, int status)
 {
 	static __thread char buf[160];

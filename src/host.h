@@ -78,6 +78,16 @@ struct homi_host_ops {
 	 * NULL. */
 	void (*forget)(struct homi_host *h);
 
+	/* A second handle onto the same machine, for observing it from another
+	 * thread while this one changes it: its own cache, its own counters;
+	 * every change op fails with -EROFS. It sees the machine as it is
+	 * during each call: some steps of a change done, and on Linux possibly
+	 * one under way (sysfs is read file by file); the simulated host
+	 * serializes its ops, so a reader sees it between two of them. One
+	 * thread at a time per handle; free it (homi_host_free) before H. May
+	 * be NULL. */
+	int (*reader)(struct homi_host *h, struct homi_host **ret);
+
 	void (*free)(struct homi_host *h);
 };
 
@@ -95,6 +105,8 @@ struct homi_host {
 int homi_host_linux(struct homi_sysfs *s, struct homi_host **ret);
 struct homi_host *homi_host_free(struct homi_host *h);
 void homi_host_forget(struct homi_host *h);
+/* ops->reader, or -EOPNOTSUPP. */
+int homi_host_reader(struct homi_host *h, struct homi_host **ret);
 
 /* Text of the error of a host call: "strerror" or "NVMe status 0x4120
  * (Invalid Secondary Controller State)". Static storage per thread. */

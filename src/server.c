@@ -43,6 +43,7 @@ struct homi_server {
 	void *userdata;
 	int read_timeout_ms, write_timeout_ms; /* atomic */
 	bool stopping;                         /* atomic */
+	unsigned max_per_uid, root_reserve;    /* under lock; 0: no per-uid cap, no reserve */
 
 	pthread_mutex_t lock; /* the lists and n_active */
 	pthread_cond_t ended; /* a connection moved to done */
@@ -306,10 +307,8 @@ static int conn_answer(struct conn *c, size_t len)
 static int conn_serve(struct conn *c)
 {
 	struct homi_server *s = c->server;
-	int r = read_peer(c->fd, &c->peer);
+	int r;
 
-	if (r < 0)
-		return r;
 	for (;;) {
 		int64_t deadline = homi_deadline_ms(ATOMIC_GET(s->read_timeout_ms));
 		size_t len = 0;
@@ -383,6 +382,26 @@ static void refuse_busy(struct homi_server *s, int fd)
 	close(fd);
 }
 
+/* Whether a connection of UID may take a slot now (under s->lock): the
+ * total cap for everyone; for any uid but 0, at most max_per_uid of its own
+ * and none of the root_reserve last slots. */
+static bool slot_free(struct homi_server *s, uid_t uid)
+{
+	unsigned mine = 0;
+
+	if (s->n_active >= HOMI_SERVER_MAX_CONN)
+		return false;
+	if (uid == 0)
+		return true;
+	if (s->n_active + s->root_reserve >= HOMI_SERVER_MAX_CONN)
+		return false;
+	if (s->max_per_uid == 0)
+		return true;
+	for (struct conn *c = s->active; c && mine < s->max_per_uid; c = c->next)
+		mine += c->peer.uid == uid;
+	return mine < s->max_per_uid;
+}
+
 static void start_conn(struct homi_server *s, int fd)
 {
 	struct conn *c = calloc(1, sizeof(*c));
@@ -394,8 +413,16 @@ static void start_conn(struct homi_server *s, int fd)
 	}
 	c->server = s;
 	c->fd = fd;
+	/* the credentials of connect(): known now, so that the caps can count by uid */
+	r = read_peer(fd, &c->peer);
+	if (r < 0) {
+		ATOMIC_INC(s->dropped);
+		free(c);
+		close(fd);
+		return;
+	}
 	pthread_mutex_lock(&s->lock);
-	if (s->n_active >= HOMI_SERVER_MAX_CONN) {
+	if (!slot_free(s, c->peer.uid)) {
 		pthread_mutex_unlock(&s->lock);
 		free(c);
 		refuse_busy(s, fd);
@@ -636,6 +663,17 @@ int homi_server_set_timeouts(struct homi_server *s, int read_ms, int write_ms)
 		return -EINVAL;
 	ATOMIC_SET(s->read_timeout_ms, read_ms);
 	ATOMIC_SET(s->write_timeout_ms, write_ms);
+	return 0;
+}
+
+int homi_server_set_conn_limits(struct homi_server *s, unsigned max_per_uid, unsigned root_reserve)
+{
+	if (!s || root_reserve >= HOMI_SERVER_MAX_CONN)
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	s->max_per_uid = max_per_uid;
+	s->root_reserve = root_reserve;
+	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
 

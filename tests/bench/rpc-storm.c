@@ -37,6 +37,7 @@ static const char *const names[M_MAX] = { "status", "topology", "plan", "vf.assi
 struct samples {
 	double *ms;
 	size_t n, cap, failed;
+	size_t busy; /* plan answered busy at once: an apply was running (homid(8)) */
 };
 
 struct client {
@@ -91,9 +92,11 @@ static void call(struct samples *s, int m, json_t *params)
 	int code = 0;
 	double t0 = now_ms();
 	int r = homi_rpc_call(sock, names[m], params, 120000, &result, &code, &message, NULL);
+	bool busy = m == M_PLAN && r == -EREMOTEIO && code == HOMI_RPC_BUSY;
 
-	record(s, now_ms() - t0, r == 0);
-	if (r < 0)
+	record(s, now_ms() - t0, r == 0 || busy);
+	s->busy += busy;
+	if (r < 0 && !busy)
 		note_error(names[m], r, code, message);
 	free(message);
 	json_decref(result);
@@ -182,6 +185,7 @@ static void merge(struct samples *dst, const struct samples *src)
 	for (size_t i = 0; i < src->n; i++)
 		record(dst, src->ms[i], true);
 	dst->failed += src->failed;
+	dst->busy += src->busy;
 }
 
 static char *read_file(const char *path)
@@ -262,6 +266,9 @@ int main(int argc, char **argv)
 		merge(&total, s);
 	}
 	qsort_safe(total.ms, total.n, sizeof(*total.ms), cmp_double);
+	if (all[M_PLAN].n)
+		printf("| (plan answered busy at once, an apply running: %zu of %zu) | | | | | |\n", all[M_PLAN].busy,
+		       all[M_PLAN].n);
 	printf("| all clients | %zu | %zu | %.2f | %.2f | %.2f |\n\n", total.n, total.failed, pct(&total, 0.5),
 	       pct(&total, 0.99), total.n ? total.ms[total.n - 1] : 0);
 	size_t n_changes = 0, changes_failed = 0;

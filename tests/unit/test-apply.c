@@ -671,8 +671,17 @@ START_TEST(failpoint_spec)
 	ck_assert_int_eq(hit.value, 0x4120);
 	ck_assert_int_eq(homi_failpoints_hit(fp, "reset-pf").action, HOMI_FP_CRASH);
 	homi_failpoints_free(fp);
+	ck_assert_int_eq(homi_failpoints_parse("enable-vfs=sleep:250", &fp, &err), 0);
+	hit = homi_failpoints_hit(fp, "enable-vfs");
+	ck_assert_int_eq(hit.action, HOMI_FP_SLEEP);
+	ck_assert_int_eq(hit.value, 250);
+	homi_failpoints_free(fp);
+	ck_assert_int_eq(homi_failpoints_parse("bind=sleep:0", &fp, &err), -EINVAL);
+	free(err);
+	ck_assert_int_eq(homi_failpoints_parse("bind=sleep:60001", &fp, &err), -EINVAL);
+	free(err);
 	ck_assert_int_eq(homi_failpoints_parse("bind=errno:EWHAT", &fp, &err), -EINVAL);
-	ck_assert_str_eq(err, "HOMI_FAILPOINTS: 'bind=errno:EWHAT': expected op[#n]=errno:NAME|nvme:STATUS|crash");
+	ck_assert_str_eq(err, "HOMI_FAILPOINTS: 'bind=errno:EWHAT': expected op[#n]=errno:NAME|nvme:STATUS|crash|sleep:MS");
 	free(err);
 }
 END_TEST

@@ -936,6 +936,128 @@ START_TEST(peer_credentials)
 }
 END_TEST
 
+/* A child with uid and gid UID opens N connections one after the other,
+ * asking status on each, and reports up OUT one byte per connection: 'o'
+ * answered, 'b' refused busy (-32005, then closed), 'x' anything else. It
+ * then keeps its connections open until HOLD reaches end of stream. Raw
+ * system calls only: the parent has threads. */
+static void child_hold(int out, int hold, uid_t uid, int n)
+{
+	static const char req[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"status\"}\n";
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char buf[512], c;
+
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	if (setgroups(0, NULL) < 0 || setgid((gid_t)uid) < 0 || setuid(uid) < 0)
+		_exit(2);
+	for (int i = 0; i < n; i++) {
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		ssize_t got = 0, k;
+
+		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			_exit(3);
+		(void)!send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL); /* a refused one may be closed already */
+		while (got < (ssize_t)sizeof(buf) - 1 && (k = read(fd, buf + got, sizeof(buf) - 1 - (size_t)got)) > 0) {
+			got += k;
+			if (memchr(buf, '\n', (size_t)got))
+				break;
+		}
+		buf[got] = '\0';
+		c = strstr(buf, "-32005") ? 'b' : strstr(buf, "\"ok\":true") ? 'o' : 'x';
+		if (write(out, &c, 1) != 1)
+			_exit(4);
+	}
+	while (read(hold, &c, 1) > 0)
+		;
+	_exit(0);
+}
+
+/* Starts child_hold; returns its report (N bytes) in REPORT. */
+static pid_t start_holder(uid_t uid, int n, int *ret_hold, char *report)
+{
+	int p[2], h[2], r;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(h, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(h[1]);
+		child_hold(p[1], h[0], uid, n);
+	}
+	close(p[1]);
+	close(h[0]);
+	for (int got = 0; got < n; got += r) {
+		struct pollfd pf = { .fd = p[0], .events = POLLIN };
+		ck_assert_msg(poll(&pf, 1, 60000) == 1, "uid %u: no report", (unsigned)uid);
+		r = (int)read(p[0], report + got, (size_t)(n - got));
+		ck_assert_msg(r > 0, "uid %u: report cut short after %d", (unsigned)uid, got);
+	}
+	report[n] = '\0';
+	close(p[0]);
+	*ret_hold = h[1];
+	return pid;
+}
+
+static void stop_holder(pid_t pid, int hold)
+{
+	int status;
+
+	close(hold);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+}
+
+/* docs/security.md: one local user cannot take every connection. */
+START_TEST(per_uid_connection_cap)
+{
+	char a[8], b[8];
+	int hold_a, hold_b;
+	pid_t pa, pb;
+
+	start();
+	ck_assert_int_eq(homi_server_set_conn_limits(srv, 0, HOMI_SERVER_MAX_CONN), -EINVAL);
+	ck_assert_int_eq(homi_server_set_conn_limits(NULL, 4, 0), -EINVAL);
+	if (getuid() != 0)
+		return; /* connecting as other uids needs root */
+	ck_assert_int_eq(chmod(tmpdir, 0755), 0); /* for the children to reach the socket */
+	ck_assert_int_eq(homi_server_set_conn_limits(srv, 4, 0), 0);
+
+	/* uid 1234 holds its 4; its 5th is refused busy */
+	pa = start_holder(1234, 5, &hold_a, a);
+	ck_assert_str_eq(a, "oooob");
+	wait_active(4);
+	/* another uid, and root, are still served */
+	pb = start_holder(1235, 2, &hold_b, b);
+	ck_assert_str_eq(b, "oo");
+	status_ok();
+	stop_holder(pb, hold_b);
+	wait_active(4);
+
+	/* a reserve for root: with 5 slots of 256 left to others, uid 1235
+	 * gets one (4 + 1 held), the next is refused; root gets past it */
+	ck_assert_int_eq(homi_server_set_conn_limits(srv, 4, HOMI_SERVER_MAX_CONN - 5), 0);
+	pb = start_holder(1235, 2, &hold_b, b);
+	ck_assert_str_eq(b, "ob");
+	status_ok();
+	int fds[4];
+	for (int i = 0; i < 4; i++)
+		fds[i] = raw_connect();
+	status_ok(); /* uid 0: only the total cap */
+	for (int i = 0; i < 4; i++)
+		close(fds[i]);
+	stop_holder(pb, hold_b);
+	stop_holder(pa, hold_a);
+	wait_active(0);
+
+	/* the uid's slots come back as its connections end */
+	pa = start_holder(1234, 4, &hold_a, a);
+	ck_assert_str_eq(a, "oooo");
+	stop_holder(pa, hold_a);
+	wait_active(0);
+}
+END_TEST
+
 #define N_CLIENTS 64
 
 /* 100 requests per client; HOMI_TEST_RPC_REQUESTS=N changes that (valgrind
@@ -1149,6 +1271,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, peer_credentials);
 	tcase_add_test(tc, concurrent_clients);
 	tcase_add_test(tc, busy_beyond_max_connections);
+	tcase_add_test(tc, per_uid_connection_cap);
 	tcase_add_test(tc, status_during_long_handler);
 	tcase_add_test(tc, stop_with_clients);
 	tcase_add_test(tc, client_errors);
