@@ -690,24 +690,6 @@ static int read_topology(struct homid *d, struct homi_topology **ret)
 	return r;
 }
 
-/* plan and check describe what a change would do from a settled machine:
- * while an apply runs they answer at once, busy, rather than wait for it
- * (or describe the machine halfway through it). */
-static json_t *busy_applying(const struct call *c)
-{
-	char msg[512];
-	bool running;
-
-	pthread_mutex_lock(&c->d->state);
-	running = c->d->applying != NULL;
-	if (running)
-		snprintf(msg, sizeof(msg), "an apply is running (%s, for %llds): %s would describe the machine halfway "
-			 "through it; try again when it ends (homictl status)", c->d->applying,
-			 (long long)(time(NULL) - c->d->applying_since), c->req->method);
-	pthread_mutex_unlock(&c->d->state);
-	return running ? homi_rpc_error(c->req->id, HOMI_RPC_BUSY, msg, NULL) : NULL;
-}
-
 static json_t *m_topology(const struct call *c)
 {
 	struct homi_topology *t = NULL;
@@ -754,8 +736,9 @@ static json_t *m_plan(const struct call *c)
 
 	if (bad)
 		return bad_params(c, "files: expected [{\"name\", \"content\"}]");
-	if ((reply = busy_applying(c)))
-		return reply;
+	/* a plan describes what a change would do from a settled machine: it
+	 * waits for an apply under way (up to CHANGE_WAIT_S) rather than
+	 * describe the machine halfway through it */
 	if (!change_begin(d))
 		return busy(c);
 	r = build_desired(d, files, NULL, NULL, &want, &err);
@@ -1073,8 +1056,6 @@ static json_t *m_check(const struct call *c)
 	}
 	if (mode && homi_check_modes_parse(mode, &opts.modes) < 0)
 		return bad_params(c, "mode: expected H, D, G or a comma list of them");
-	if ((reply = busy_applying(c)))
-		return reply;
 	if (!d->sysfs) /* the checks read sysfs, /dev and /proc (check-gather.c) */
 		return homi_rpc_error(c->req->id, HOMI_RPC_INTERNAL_ERROR,
 				      "check reads the machine's sysfs: not available on a simulated host", NULL);

@@ -37,7 +37,7 @@ static const char *const names[M_MAX] = { "status", "topology", "plan", "vf.assi
 struct samples {
 	double *ms;
 	size_t n, cap, failed;
-	size_t busy; /* plan answered busy at once: an apply was running (homid(8)) */
+	size_t busy; /* plan answered busy: it waited over 60 s for the applies beside it (homid(8)) */
 };
 
 struct client {
@@ -267,7 +267,7 @@ int main(int argc, char **argv)
 	}
 	qsort_safe(total.ms, total.n, sizeof(*total.ms), cmp_double);
 	if (all[M_PLAN].n)
-		printf("| (plan answered busy at once, an apply running: %zu of %zu) | | | | | |\n", all[M_PLAN].busy,
+		printf("| (plan answered busy, after 60 s behind applies: %zu of %zu) | | | | | |\n", all[M_PLAN].busy,
 		       all[M_PLAN].n);
 	printf("| all clients | %zu | %zu | %.2f | %.2f | %.2f |\n\n", total.n, total.failed, pct(&total, 0.5),
 	       pct(&total, 0.99), total.n ? total.ms[total.n - 1] : 0);
