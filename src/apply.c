@@ -19,11 +19,18 @@
 
 #define MAX_UNDO_STEPS 4096 /* of one forward step, as a journal may hold them */
 
+/* Rollbacks of the same steps that may end with something not undone
+ * before their journal is dropped (the first in homi_apply, the others in
+ * homi_apply_recover): see keep_leftover(). */
+#define MAX_ROLLBACKS 3
+
 /* The inverse of one forward step: its steps run in its place in the
  * rollback, its late ones (step.late) once every other undo step is done. */
 struct undo {
 	struct homi_step *steps;
 	size_t n;
+	bool left;                   /* rollback: steps[from..] were not undone */
+	size_t from;
 };
 
 /* A late undo step waiting for the end of the rollback. */
@@ -43,6 +50,10 @@ struct run {
 	size_t n_recorded;
 	struct pending *pending;     /* rollback: late undo steps still to run, in order */
 	size_t n_pending;
+	size_t done;                 /* rollback: undo steps of the newest step to undo already run */
+	struct pending *failed;      /* rollback: late undo steps that failed */
+	size_t n_failed;
+	unsigned rollbacks;          /* rollbacks of these steps that left something not undone */
 };
 
 static void run_free_undo(struct run *run)
@@ -52,10 +63,12 @@ static void run_free_undo(struct run *run)
 	free(run->undo);
 	free(run->forward);
 	free(run->pending);
+	free(run->failed);
 	run->undo = NULL;
 	run->forward = NULL;
 	run->pending = NULL;
-	run->n = run->n_pending = 0;
+	run->failed = NULL;
+	run->n = run->n_pending = run->n_failed = 0;
 }
 
 static _printf_(1, 2) char *fmt(const char *f, ...)
@@ -559,10 +572,12 @@ static int undo_step_from_json(const json_t *j, struct homi_step *ret)
 }
 
 /* The journal: the forward steps started, what undoes each, NEXT: how many
- * of them are still to undo (all, until a rollback starts), the late undo
- * steps the rollback has yet to run, the PFs whose ownership this run
- * recorded (forgotten again once everything is undone). */
-static int journal_write(struct run *run, size_t next)
+ * of them are still to undo (all, until a rollback starts), DONE: how many
+ * undo steps of the newest of those already ran, the late undo steps the
+ * rollback has yet to run, the PFs whose ownership this run recorded
+ * (forgotten again once everything is undone), how many rollbacks of these
+ * steps left something not undone (keep_leftover()). */
+static int journal_write(struct run *run, size_t next, size_t done)
 {
 	if (!run->opts->run_dir)
 		return 0;
@@ -584,6 +599,10 @@ static int journal_write(struct run *run, size_t next)
 	json_object_set_new(o, "pid", json_integer(getpid()));
 	json_object_set_new(o, "steps", steps_json(run->forward, run->n));
 	json_object_set_new(o, "next", json_integer((json_int_t)next));
+	if (done)
+		json_object_set_new(o, "done", json_integer((json_int_t)done));
+	if (run->rollbacks)
+		json_object_set_new(o, "rollbacks", json_integer(run->rollbacks));
 	json_object_set_new(o, "undo", undo);
 	json_object_set_new(o, "late", late);
 	json_object_set_new(o, "recorded", recorded);
@@ -635,30 +654,39 @@ static void not_undone_add(struct homi_apply_result *res, const struct homi_step
 
 /* Runs undo step U of forward step I, and checks its effect as a forward
  * step's is checked: drivers_probe reports success even when nothing bound.
- * Whatever does not hold is reported as not undone. */
-static bool undo_one(struct run *run, const struct homi_step *u, size_t i)
+ * Whatever does not hold is reported as not undone (-EIO). -ECANCELED: it
+ * was undone, and an undo: crash fail point asks the process to die. */
+static int undo_one(struct run *run, const struct homi_step *u, size_t i)
 {
 	_cleanup_free_ char *d = homi_step_describe(u), *bad = NULL;
+	struct homi_fp_hit hit;
 	int status = 0, r;
 
 	/* The step that failed may have done nothing, a crash may have come
 	 * in the middle of a rollback: an undo whose effect already holds is
 	 * not run again (assigning resources to an online secondary fails). */
 	if (verify_covers(u) && !(bad = verify_step(run->h, u)))
-		return true;
+		return 0;
 	free(TAKE_PTR(bad));
-	r = exec_step(run->h, u, &status);
+	/* only undo steps that run count for undo: fail points */
+	hit = homi_failpoints_hit_undo(run->opts->failpoints, homi_op_name(u->op));
+	if (hit.action == HOMI_FP_ERRNO)
+		r = -hit.value;
+	else if (hit.action == HOMI_FP_NVME)
+		status = hit.value, r = -EIO;
+	else
+		r = exec_step(run->h, u, &status);
 	if (r < 0 && !effect_holds(u, r, status)) {
 		not_undone_add(run->res, &run->forward[i],
 			       fmt("%s: %s", d ? d : homi_op_name(u->op), homi_host_strerror(r, status)));
-		return false;
+		return -EIO;
 	}
 	bad = verify_step(run->h, u);
 	if (bad) {
 		not_undone_add(run->res, &run->forward[i], fmt("%s: %s", d ? d : homi_op_name(u->op), bad));
-		return false;
+		return -EIO;
 	}
-	return true;
+	return hit.action == HOMI_FP_CRASH ? -ECANCELED : 0;
 }
 
 static void mark_undone(struct run *run, size_t i, bool undone)
@@ -681,35 +709,136 @@ static bool pending_add(struct run *run, const struct homi_step *u, size_t of)
 	return true;
 }
 
-/* Undoes the first NEXT started steps, newest first; then runs the late
- * undo steps (pending ones first: a rollback a crash interrupted). */
-static void rollback(struct run *run, size_t next)
+/* An undo: crash fail point: the undo step ran and the journal says so
+ * (NEXT, DONE, the pending late steps); the process dies, or the caller
+ * returns -ECANCELED and leaves the journal to homi_apply_recover. */
+static int rollback_crash(struct run *run, size_t next, size_t done)
+{
+	journal_write(run, next, done);
+	if (run->opts->crash_exits)
+		_exit(137);
+	return -ECANCELED;
+}
+
+/* A rollback that could not undo everything keeps its journal, cut down to
+ * what is left: each forward step with an undo step that failed, its undo
+ * steps from that one on, and the late undo steps that failed. Nothing is
+ * lost either way: the ownership records of the PFs stay (rollback() only
+ * forgets them once everything is undone), so a teardown still gives a PF
+ * its original state back, and the result names each step not undone. The
+ * journal adds a retry: homi_apply_recover (homid's next start, homictl's
+ * next change) runs what is left again, for failures that pass (a busy
+ * device, a timeout). It can not block anything: homi_apply does not wait
+ * for it (its first step's journal replaces it: the new plan starts from
+ * the state observed then, which supersedes the old undo steps), and after
+ * MAX_ROLLBACKS rollbacks of the same steps that still fail, it is dropped
+ * rather than replayed at every start for ever. */
+static void keep_leftover(struct run *run)
 {
 	struct homi_apply_result *res = run->res;
+	size_t w = 0;
 
+	for (size_t i = 0; i < run->n; i++) {
+		bool late = false;
+		for (size_t k = 0; k < run->n_failed; k++)
+			late |= run->failed[k].of == i;
+		struct undo u = run->undo[i];
+		if (!u.left && !late) {
+			free(u.steps);
+			continue;
+		}
+		size_t from = u.left ? u.from : u.n;
+		memmove(u.steps, u.steps + from, (u.n - from) * sizeof(*u.steps));
+		u.n -= from;
+		u.left = false;
+		u.from = 0;
+		for (size_t k = 0; k < run->n_failed; k++)
+			if (run->failed[k].of == i)
+				run->failed[k].of = w;
+		run->forward[w] = run->forward[i];
+		run->undo[w++] = u;
+	}
+	run->n = w;
+	free(run->pending);
+	run->pending = TAKE_PTR(run->failed);
+	run->n_pending = run->n_failed;
+	run->n_failed = 0;
+	if (++run->rollbacks >= MAX_ROLLBACKS) {
+		journal_remove(run->opts);
+		char *n = fmt("%s%sgiven up after %u rollbacks: the journal is dropped, the ownership records kept",
+			      res->error ? res->error : "", res->error ? "; " : "", run->rollbacks);
+		if (n) {
+			free(res->error);
+			res->error = n;
+		}
+		return;
+	}
+	if (journal_write(run, run->n, 0) < 0)
+		journal_remove(run->opts); /* not a stale one */
+}
+
+/* Undoes the first NEXT started steps, newest first (of the newest, the
+ * first run->done undo steps ran already: a rollback a crash interrupted);
+ * then runs the late undo steps (pending ones first). The journal follows
+ * each undo step. Returns 0, or -ECANCELED after an undo: crash fail point. */
+static int rollback(struct run *run, size_t next)
+{
+	struct homi_apply_result *res = run->res;
+	size_t done = run->done;
+
+	run->done = 0;
 	for (size_t i = next; i-- > 0;) {
-		bool ok = true;
-		for (size_t k = 0; ok && k < run->undo[i].n; k++) {
+		int r = 0;
+		size_t k = 0;
+
+		if (i + 1 == next)
+			k = done < run->undo[i].n ? done : run->undo[i].n;
+		for (; k < run->undo[i].n; k++) {
 			const struct homi_step *u = &run->undo[i].steps[k];
 			if (!u->late)
-				ok = undo_one(run, u, i);
-			else if (!(ok = pending_add(run, u, i)))
+				r = undo_one(run, u, i);
+			else if (!pending_add(run, u, i)) {
 				not_undone_add(res, &run->forward[i], strdup("out of memory"));
+				r = -ENOMEM;
+			}
+			if (r == -ECANCELED)
+				return rollback_crash(run, i + 1, k + 1);
+			if (r < 0)
+				break;
+			journal_write(run, i + 1, k + 1);
 		}
-		mark_undone(run, i, ok);
-		journal_write(run, i); /* what is left to undo */
+		if (r < 0) {
+			run->undo[i].left = true;
+			run->undo[i].from = k;
+		}
+		mark_undone(run, i, r >= 0);
+		journal_write(run, i, 0); /* what is left to undo */
 	}
 	while (run->n_pending > 0) {
 		struct pending p = run->pending[0];
-		if (!undo_one(run, &p.step, p.of))
+		int r = undo_one(run, &p.step, p.of);
+		if (r == -EIO || r == -ENOMEM) {
+			struct pending *f = realloc(run->failed, (run->n_failed + 1) * sizeof(*f));
+			if (f) {
+				run->failed = f;
+				run->failed[run->n_failed++] = p;
+			}
 			mark_undone(run, p.of, false);
+		}
 		memmove(run->pending, run->pending + 1, --run->n_pending * sizeof(*run->pending));
-		journal_write(run, 0);
+		if (r == -ECANCELED)
+			return rollback_crash(run, 0, 0);
+		journal_write(run, 0, 0);
 	}
 	res->outcome = res->n_not_undone ? HOMI_APPLY_FAILED : HOMI_APPLY_ROLLED_BACK;
-	for (size_t i = 0; run->opts->state_dir && !res->n_not_undone && i < run->n_recorded; i++)
+	if (res->n_not_undone) {
+		keep_leftover(run);
+		return 0;
+	}
+	for (size_t i = 0; run->opts->state_dir && i < run->n_recorded; i++)
 		homi_state_forget(run->opts->state_dir, run->recorded[i]); /* back to where it started */
 	journal_remove(run->opts);
+	return 0;
 }
 
 /* ---- ownership -------------------------------------------------------------- */
@@ -778,7 +907,7 @@ static int run_step(struct run *run, const struct homi_step *s)
 		return r;
 	}
 	run->forward[run->n++] = *s;
-	r = journal_write(run, run->n);
+	r = journal_write(run, run->n, 0);
 	if (r < 0) {
 		free(run->undo[--run->n].steps);
 		result_add(run->res, s, fmt("journal: %s", strerror(-r)));
@@ -901,7 +1030,8 @@ int homi_apply(struct homi_host *h, const struct homi_desired *want, const struc
 			break;
 		}
 	}
-	rollback(&run, run.n);
+	if (rollback(&run, run.n) == -ECANCELED)
+		goto crashed;
 	r = 0;
 	goto out;
 done:
@@ -942,7 +1072,8 @@ static int undo_from_json(const json_t *u, struct undo *ret)
 static int journal_read(const json_t *j, struct run *run, size_t *ret_next)
 {
 	json_t *steps = json_object_get(j, "steps"), *undo = json_object_get(j, "undo"), *e;
-	json_t *next = json_object_get(j, "next");
+	json_t *next = json_object_get(j, "next"), *done = json_object_get(j, "done");
+	json_t *rollbacks = json_object_get(j, "rollbacks");
 	size_t n = json_array_size(undo), i;
 	int r;
 
@@ -952,6 +1083,13 @@ static int journal_read(const json_t *j, struct run *run, size_t *ret_next)
 	*ret_next = json_is_integer(next) && json_integer_value(next) >= 0 && (size_t)json_integer_value(next) <= n
 			    ? (size_t)json_integer_value(next)
 			    : n;
+	/* without "done", every undo step of the newest step to undo runs again
+	 * (those whose effect holds are skipped) */
+	if (json_is_integer(done) && json_integer_value(done) > 0 && *ret_next > 0)
+		run->done = (size_t)json_integer_value(done);
+	if (json_is_integer(rollbacks) && json_integer_value(rollbacks) > 0 &&
+	    json_integer_value(rollbacks) < MAX_ROLLBACKS)
+		run->rollbacks = (unsigned)json_integer_value(rollbacks);
 	run->forward = calloc(n ? n : 1, sizeof(*run->forward));
 	run->undo = calloc(n ? n : 1, sizeof(*run->undo));
 	if (!run->forward || !run->undo)
@@ -1005,8 +1143,14 @@ int homi_apply_recover(struct homi_host *h, const struct homi_apply_opts *opts, 
 	r = run.res ? journal_read(j, &run, &next) : -ENOMEM;
 	if (r < 0)
 		goto out;
-	run.res->error = fmt("an apply was interrupted after %zu step%s; rolled back", run.n, run.n == 1 ? "" : "s");
-	rollback(&run, next);
+	if (run.rollbacks)
+		run.res->error = fmt("a rollback left %zu step%s not undone; retried", run.n, run.n == 1 ? "" : "s");
+	else
+		run.res->error = fmt("an apply was interrupted after %zu step%s; rolled back", run.n,
+				     run.n == 1 ? "" : "s");
+	r = rollback(&run, next);
+	if (r < 0)
+		goto out;
 	*ret = TAKE_PTR(run.res);
 	r = 1;
 out:

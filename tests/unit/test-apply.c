@@ -645,7 +645,7 @@ START_TEST(failpoint_spec)
 	ck_assert_int_eq(homi_failpoints_hit(fp, "reset-pf").action, HOMI_FP_CRASH);
 	homi_failpoints_free(fp);
 	ck_assert_int_eq(homi_failpoints_parse("bind=errno:EWHAT", &fp, &err), -EINVAL);
-	ck_assert_str_eq(err, "HOMI_FAILPOINTS: 'bind=errno:EWHAT': expected op[#n]=errno:NAME|nvme:STATUS|crash");
+	ck_assert_str_eq(err, "HOMI_FAILPOINTS: 'bind=errno:EWHAT': expected [undo:]op[#n]=errno:NAME|nvme:STATUS|crash");
 	free(err);
 }
 END_TEST
