@@ -19,18 +19,11 @@
 
 #define MAX_UNDO_STEPS 4096 /* of one forward step, as a journal may hold them */
 
-/* Rollbacks of the same steps that may end with something not undone
- * before their journal is dropped (the first in homi_apply, the others in
- * homi_apply_recover): see keep_leftover(). */
-#define MAX_ROLLBACKS 3
-
 /* The inverse of one forward step: its steps run in its place in the
  * rollback, its late ones (step.late) once every other undo step is done. */
 struct undo {
 	struct homi_step *steps;
 	size_t n;
-	bool left;                   /* rollback: steps[from..] were not undone */
-	size_t from;
 };
 
 /* A late undo step waiting for the end of the rollback. */
@@ -51,9 +44,6 @@ struct run {
 	struct pending *pending;     /* rollback: late undo steps still to run, in order */
 	size_t n_pending;
 	size_t done;                 /* rollback: undo steps of the newest step to undo already run */
-	struct pending *failed;      /* rollback: late undo steps that failed */
-	size_t n_failed;
-	unsigned rollbacks;          /* rollbacks of these steps that left something not undone */
 };
 
 static void run_free_undo(struct run *run)
@@ -63,12 +53,10 @@ static void run_free_undo(struct run *run)
 	free(run->undo);
 	free(run->forward);
 	free(run->pending);
-	free(run->failed);
 	run->undo = NULL;
 	run->forward = NULL;
 	run->pending = NULL;
-	run->failed = NULL;
-	run->n = run->n_pending = run->n_failed = 0;
+	run->n = run->n_pending = 0;
 }
 
 static _printf_(1, 2) char *fmt(const char *f, ...)
@@ -575,8 +563,7 @@ static int undo_step_from_json(const json_t *j, struct homi_step *ret)
  * of them are still to undo (all, until a rollback starts), DONE: how many
  * undo steps of the newest of those already ran, the late undo steps the
  * rollback has yet to run, the PFs whose ownership this run recorded
- * (forgotten again once everything is undone), how many rollbacks of these
- * steps left something not undone (keep_leftover()). */
+ * (forgotten again once everything is undone). */
 static int journal_write(struct run *run, size_t next, size_t done)
 {
 	if (!run->opts->run_dir)
@@ -601,8 +588,6 @@ static int journal_write(struct run *run, size_t next, size_t done)
 	json_object_set_new(o, "next", json_integer((json_int_t)next));
 	if (done)
 		json_object_set_new(o, "done", json_integer((json_int_t)done));
-	if (run->rollbacks)
-		json_object_set_new(o, "rollbacks", json_integer(run->rollbacks));
 	json_object_set_new(o, "undo", undo);
 	json_object_set_new(o, "late", late);
 	json_object_set_new(o, "recorded", recorded);
@@ -720,67 +705,24 @@ static int rollback_crash(struct run *run, size_t next, size_t done)
 	return -ECANCELED;
 }
 
-/* A rollback that could not undo everything keeps its journal, cut down to
- * what is left: each forward step with an undo step that failed, its undo
- * steps from that one on, and the late undo steps that failed. Nothing is
- * lost either way: the ownership records of the PFs stay (rollback() only
- * forgets them once everything is undone), so a teardown still gives a PF
- * its original state back, and the result names each step not undone. The
- * journal adds a retry: homi_apply_recover (homid's next start, homictl's
- * next change) runs what is left again, for failures that pass (a busy
- * device, a timeout). It can not block anything: homi_apply does not wait
- * for it (its first step's journal replaces it: the new plan starts from
- * the state observed then, which supersedes the old undo steps), and after
- * MAX_ROLLBACKS rollbacks of the same steps that still fail, it is dropped
- * rather than replayed at every start for ever. */
-static void keep_leftover(struct run *run)
-{
-	struct homi_apply_result *res = run->res;
-	size_t w = 0;
-
-	for (size_t i = 0; i < run->n; i++) {
-		bool late = false;
-		for (size_t k = 0; k < run->n_failed; k++)
-			late |= run->failed[k].of == i;
-		struct undo u = run->undo[i];
-		if (!u.left && !late) {
-			free(u.steps);
-			continue;
-		}
-		size_t from = u.left ? u.from : u.n;
-		memmove(u.steps, u.steps + from, (u.n - from) * sizeof(*u.steps));
-		u.n -= from;
-		u.left = false;
-		u.from = 0;
-		for (size_t k = 0; k < run->n_failed; k++)
-			if (run->failed[k].of == i)
-				run->failed[k].of = w;
-		run->forward[w] = run->forward[i];
-		run->undo[w++] = u;
-	}
-	run->n = w;
-	free(run->pending);
-	run->pending = TAKE_PTR(run->failed);
-	run->n_pending = run->n_failed;
-	run->n_failed = 0;
-	if (++run->rollbacks >= MAX_ROLLBACKS) {
-		journal_remove(run->opts);
-		char *n = fmt("%s%sgiven up after %u rollbacks: the journal is dropped, the ownership records kept",
-			      res->error ? res->error : "", res->error ? "; " : "", run->rollbacks);
-		if (n) {
-			free(res->error);
-			res->error = n;
-		}
-		return;
-	}
-	if (journal_write(run, run->n, 0) < 0)
-		journal_remove(run->opts); /* not a stale one */
-}
-
 /* Undoes the first NEXT started steps, newest first (of the newest, the
  * first run->done undo steps ran already: a rollback a crash interrupted);
  * then runs the late undo steps (pending ones first). The journal follows
- * each undo step. Returns 0, or -ECANCELED after an undo: crash fail point. */
+ * each undo step. Returns 0, or -ECANCELED after an undo: crash fail point.
+ *
+ * An undo step that fails ends the undo of its forward step (the later
+ * undo steps of that step build on it) but not the rollback: the older
+ * steps are still undone, to come as close to the state before as can be.
+ * Nothing is lost by what is left: the result names each forward step not
+ * undone and why, and the ownership records the run made stay (they are
+ * forgotten only once everything is undone), so a teardown, or any apply,
+ * still knows each PF's original state. The journal is not kept for a
+ * retry: what is left was computed against the state before the older
+ * steps were undone, and replaying it after them is not sound (the fault
+ * matrix showed it: the unbind undoing a bind that did nothing, replayed
+ * after the rollback bound the VF's original driver again, unbinds that;
+ * an unbind replayed after disable-vfs finds no VF). The next apply plans
+ * from the state it observes instead, with the records. */
 static int rollback(struct run *run, size_t next)
 {
 	struct homi_apply_result *res = run->res;
@@ -807,35 +749,21 @@ static int rollback(struct run *run, size_t next)
 				break;
 			journal_write(run, i + 1, k + 1);
 		}
-		if (r < 0) {
-			run->undo[i].left = true;
-			run->undo[i].from = k;
-		}
 		mark_undone(run, i, r >= 0);
 		journal_write(run, i, 0); /* what is left to undo */
 	}
 	while (run->n_pending > 0) {
 		struct pending p = run->pending[0];
 		int r = undo_one(run, &p.step, p.of);
-		if (r == -EIO || r == -ENOMEM) {
-			struct pending *f = realloc(run->failed, (run->n_failed + 1) * sizeof(*f));
-			if (f) {
-				run->failed = f;
-				run->failed[run->n_failed++] = p;
-			}
+		if (r == -EIO)
 			mark_undone(run, p.of, false);
-		}
 		memmove(run->pending, run->pending + 1, --run->n_pending * sizeof(*run->pending));
 		if (r == -ECANCELED)
 			return rollback_crash(run, 0, 0);
 		journal_write(run, 0, 0);
 	}
 	res->outcome = res->n_not_undone ? HOMI_APPLY_FAILED : HOMI_APPLY_ROLLED_BACK;
-	if (res->n_not_undone) {
-		keep_leftover(run);
-		return 0;
-	}
-	for (size_t i = 0; run->opts->state_dir && i < run->n_recorded; i++)
+	for (size_t i = 0; run->opts->state_dir && !res->n_not_undone && i < run->n_recorded; i++)
 		homi_state_forget(run->opts->state_dir, run->recorded[i]); /* back to where it started */
 	journal_remove(run->opts);
 	return 0;
@@ -1073,7 +1001,6 @@ static int journal_read(const json_t *j, struct run *run, size_t *ret_next)
 {
 	json_t *steps = json_object_get(j, "steps"), *undo = json_object_get(j, "undo"), *e;
 	json_t *next = json_object_get(j, "next"), *done = json_object_get(j, "done");
-	json_t *rollbacks = json_object_get(j, "rollbacks");
 	size_t n = json_array_size(undo), i;
 	int r;
 
@@ -1087,9 +1014,6 @@ static int journal_read(const json_t *j, struct run *run, size_t *ret_next)
 	 * (those whose effect holds are skipped) */
 	if (json_is_integer(done) && json_integer_value(done) > 0 && *ret_next > 0)
 		run->done = (size_t)json_integer_value(done);
-	if (json_is_integer(rollbacks) && json_integer_value(rollbacks) > 0 &&
-	    json_integer_value(rollbacks) < MAX_ROLLBACKS)
-		run->rollbacks = (unsigned)json_integer_value(rollbacks);
 	run->forward = calloc(n ? n : 1, sizeof(*run->forward));
 	run->undo = calloc(n ? n : 1, sizeof(*run->undo));
 	if (!run->forward || !run->undo)
@@ -1143,11 +1067,7 @@ int homi_apply_recover(struct homi_host *h, const struct homi_apply_opts *opts, 
 	r = run.res ? journal_read(j, &run, &next) : -ENOMEM;
 	if (r < 0)
 		goto out;
-	if (run.rollbacks)
-		run.res->error = fmt("a rollback left %zu step%s not undone; retried", run.n, run.n == 1 ? "" : "s");
-	else
-		run.res->error = fmt("an apply was interrupted after %zu step%s; rolled back", run.n,
-				     run.n == 1 ? "" : "s");
+	run.res->error = fmt("an apply was interrupted after %zu step%s; rolled back", run.n, run.n == 1 ? "" : "s");
 	r = rollback(&run, next);
 	if (r < 0)
 		goto out;
