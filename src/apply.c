@@ -694,6 +694,28 @@ static bool pending_add(struct run *run, const struct homi_step *u, size_t of)
 	return true;
 }
 
+/* A primary-flex not undone leaves an allocation staged for the next reset
+ * that Identify does not show: the PF's ownership record says so, and its
+ * teardown (or homi's next reset of it) stages the wanted one again. */
+static void mark_restage(struct run *run, const char *pf)
+{
+	struct homi_owned_set *set = NULL;
+	const char *dir = run->opts->state_dir;
+	const struct homi_owned *rec;
+
+	if (!dir || homi_state_load(dir, &set) < 0) {
+		homi_owned_set_free(set);
+		return;
+	}
+	rec = homi_owned_find(set, pf);
+	if (rec && !rec->restage_primary) {
+		struct homi_owned r = *rec;
+		r.restage_primary = true;
+		homi_state_record(dir, &r);
+	}
+	homi_owned_set_free(set);
+}
+
 /* An undo: crash fail point: the undo step ran and the journal says so
  * (NEXT, DONE, the pending late steps); the process dies, or the caller
  * returns -ECANCELED and leaves the journal to homi_apply_recover. */
@@ -745,6 +767,8 @@ static int rollback(struct run *run, size_t next)
 			}
 			if (r == -ECANCELED)
 				return rollback_crash(run, i + 1, k + 1);
+			if (r == -EIO && u->op == HOMI_OP_PRIMARY_FLEX)
+				mark_restage(run, u->pf);
 			if (r < 0)
 				break;
 			journal_write(run, i + 1, k + 1);
@@ -797,6 +821,19 @@ static int record_owner(struct run *run, const struct homi_observed *o, const ch
 	if (run->n_recorded < ARRAY_SIZE(run->recorded))
 		memcpy(run->recorded[run->n_recorded++], pf, HOMI_ADDR_LEN);
 	return 0;
+}
+
+/* The primary's allocation staged again (state.h; the planner stages VI
+ * last): what a failed undo may have staged is gone. */
+static void restaged(const struct homi_apply_opts *opts, struct homi_owned_set *records, const struct homi_step *s)
+{
+	if (s->op != HOMI_OP_PRIMARY_FLEX || s->resource != HOMI_VM_RT_VI || !opts->state_dir || !records)
+		return;
+	for (size_t i = 0; i < records->n; i++)
+		if (records->items[i].restage_primary && streq(records->items[i].pci, s->pf)) {
+			records->items[i].restage_primary = false;
+			homi_state_record(opts->state_dir, &records->items[i]);
+		}
 }
 
 /* Owned PFs no policy wants, back in their recorded state, are released. */
@@ -944,6 +981,8 @@ int homi_apply(struct homi_host *h, const struct homi_desired *want, const struc
 			r = record_owner(&run, o, p->steps[i].pf, records);
 			if (r >= 0)
 				r = run_step(&run, &p->steps[i]);
+			if (r >= 0)
+				restaged(opts, records, &p->steps[i]);
 		}
 		homi_plan_free(p);
 		homi_observed_free(o);

@@ -772,6 +772,71 @@ START_TEST(recovery_honours_done)
 }
 END_TEST
 
+/* A primary-flex whose undo fails before a reset leaves an allocation
+ * staged for the next reset, which Identify does not show: the record says
+ * so, and the teardown stages the recorded allocation again. */
+START_TEST(undo_failure_of_primary_flex_is_restaged)
+{
+	struct homi_host *h = new_sim(primary_holds);
+	struct homi_desired *d = desired(h, testbed_policy_reset);
+	struct homi_failpoints *fp = NULL;
+	struct homi_owned_set *set = NULL;
+	char state[256], rec[300];
+
+	snprintf(state, sizeof(state), "%s/state", tmpdir);
+	snprintf(rec, sizeof(rec), "%s/owned/0000:01:00.0.json", state);
+	char *before = homi_sim_snapshot(h);
+	ck_assert_int_eq(homi_failpoints_parse("reset-pf=errno:ETIMEDOUT,undo:primary-flex=errno:EIO", &fp, NULL), 0);
+	struct homi_apply_opts o = opts_for(fp);
+	ck_assert_int_eq(apply(h, d, &o), HOMI_APPLY_FAILED);
+	homi_failpoints_free(fp);
+	char *after = homi_sim_snapshot(h);
+	ck_assert_ptr_nonnull(strstr(after, "vqrfap=6 virfap=2 staged=4/2")); /* invisible to Identify */
+	ck_assert_int_eq(homi_state_load(state, &set), 0);
+	ck_assert_uint_eq(set->n, 1);
+	ck_assert(set->items[0].restage_primary);
+	ck_assert_int_eq(set->items[0].vq_primary, 6);
+	set = homi_owned_set_free(set);
+	homi_desired_free(d);
+	/* the teardown stages 6 again; no reset is needed */
+	d = desired(h, "{\"homi-policy\": 1, \"devices\": []}");
+	o = opts_for(NULL);
+	unsigned resets = h->counters.resets;
+	ck_assert_int_eq(apply(h, d, &o), HOMI_APPLY_APPLIED);
+	ck_assert_uint_eq(h->counters.resets, resets);
+	free(after);
+	after = homi_sim_snapshot(h);
+	ck_assert_str_eq(before, after);
+	ck_assert_int_eq(access(rec, F_OK), -1);
+	ck_assert_int_eq(apply(h, d, &o), HOMI_APPLY_NOTHING_TO_DO);
+	free(before);
+	free(after);
+	homi_desired_free(d);
+	homi_host_free(h);
+}
+END_TEST
+
+/* The flag survives a record's round trip; records without it load as before. */
+START_TEST(restage_flag_in_the_record)
+{
+	struct homi_owned rec = { .pci = "0000:01:00.0", .num_vfs = 0, .autoprobe = 1, .vq_primary = 6,
+				  .vi_primary = 2, .restage_primary = true };
+	struct homi_owned_set *set = NULL;
+	char state[256];
+
+	snprintf(state, sizeof(state), "%s/state", tmpdir);
+	ck_assert_int_eq(homi_state_record(state, &rec), 0);
+	ck_assert_int_eq(homi_state_load(state, &set), 0);
+	ck_assert(set->items[0].restage_primary);
+	set = homi_owned_set_free(set);
+	rec.restage_primary = false;
+	ck_assert_int_eq(homi_state_record(state, &rec), 0);
+	ck_assert_int_eq(homi_state_load(state, &set), 0);
+	ck_assert(!set->items[0].restage_primary);
+	homi_owned_set_free(set);
+}
+END_TEST
+
 START_TEST(failpoint_spec)
 {
 	struct homi_failpoints *fp = NULL;
@@ -849,6 +914,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, undo_failure_is_reported_and_recorded);
 	tcase_add_test(tc, undo_crash_then_recover);
 	tcase_add_test(tc, recovery_honours_done);
+	tcase_add_test(tc, undo_failure_of_primary_flex_is_restaged);
+	tcase_add_test(tc, restage_flag_in_the_record);
 	tcase_add_test(tc, rollback_restores_vfio_node);
 	tcase_add_test(tc, teardown_rollback_restores_vfs);
 	tcase_add_test(tc, rollback_of_a_step_that_did_nothing);
