@@ -116,8 +116,8 @@ int main(int argc, char **argv)
 	naout = open_memstream(&na, &na_len);
 	if (!dout || !naout)
 		return 1;
-	printf("| case | steps | runs | of them undo faults | prior state | desired state | bad |\n"
-	       "| --- | --- | --- | --- | --- | --- | --- |\n");
+	printf("| case | steps | runs | of them undo faults | prior state | desired state | not undone, reported | bad |\n"
+	       "| --- | --- | --- | --- | --- | --- | --- | --- |\n");
 	for (size_t p = 0; p < n_pol; p++) {
 		size_t cases_before = t.cases;
 		if (!pol[p].text) {
@@ -130,7 +130,7 @@ int main(int argc, char **argv)
 				struct matrix_case c = { .config = configs[k], .policy_name = pol[p].name,
 							 .policy = pol[p].text, .start = s };
 				struct matrix_row *rows = NULL;
-				size_t n_rows = 0, prior = 0, desired = 0, bad = 0, undo = 0;
+				size_t n_rows = 0, prior = 0, desired = 0, bad = 0, undo = 0, left = 0;
 				char *why = NULL;
 				snprintf(c.name, sizeof(c.name), "%s @%s, %s", pol[p].name, configs[k], matrix_start_name(s));
 				int r = matrix_run_case(&c, tmpdir, &rows, &n_rows, &why);
@@ -151,14 +151,16 @@ int main(int argc, char **argv)
 							t.op_seen[o] = true;
 						bad += rows[i].bad;
 						undo += rows[i].undo;
+						left += strstr(rows[i].result, "not undone") != NULL;
 						prior += strstr(rows[i].result, "prior state") != NULL;
 						desired += strstr(rows[i].result, "desired state") != NULL;
 					}
 					t.runs += n_rows;
 					t.undo_runs += undo;
 					t.bad += bad;
-					printf("| %s | %zu | %zu | %zu | %zu | %zu | %s%zu%s |\n", c.name, (n_rows - undo) / 3,
-					       n_rows, undo, prior, desired, bad ? "**" : "", bad, bad ? "**" : "");
+					printf("| %s | %zu | %zu | %zu | %zu | %zu | %zu | %s%zu%s |\n", c.name,
+					       (n_rows - undo) / 3, n_rows, undo, prior, desired, left, bad ? "**" : "", bad,
+					       bad ? "**" : "");
 					print_rows(dout, c.name, rows, n_rows);
 				}
 				free(why);
