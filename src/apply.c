@@ -436,7 +436,9 @@ static int compute_undo(struct homi_host *h, const struct homi_step *s, struct u
 		ADD(x, u, s, HOMI_OP_PRIMARY_FLEX);
 		x->resource = s->resource;
 		x->count = s->resource == HOMI_VM_RT_VI ? caps.virfap : caps.vqrfap;
-		ADD(x, u, s, HOMI_OP_RESET_PF);
+		x->value = s->value;
+		if (!s->value) /* a staging only (plan.h) is undone without a reset */
+			ADD(x, u, s, HOMI_OP_RESET_PF);
 		return 0;
 	case HOMI_OP_RESET_PF:
 		return 0; /* undone by the primary-flex undo */

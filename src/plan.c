@@ -492,6 +492,7 @@ static void plan_pf(struct builder *b, const struct homi_pf_observed *p, const s
 				s->resource = k ? HOMI_VM_RT_VI : HOMI_VM_RT_VQ;
 				s->count = k ? rec->vi_primary : rec->vq_primary;
 				s->cntlid = p->primary.cntlid;
+				s->value = 1; /* its undo stages again, no reset either */
 			}
 	}
 	/* Autoprobe off before VFs appear (no driver grabs an unconfigured

@@ -798,10 +798,12 @@ START_TEST(undo_failure_of_primary_flex_is_restaged)
 	ck_assert_int_eq(set->items[0].vq_primary, 6);
 	set = homi_owned_set_free(set);
 	homi_desired_free(d);
-	/* the teardown stages 6 again; no reset is needed */
+	/* the teardown stages 6 again; no reset is needed, nor in its rollback */
 	d = desired(h, "{\"homi-policy\": 1, \"devices\": []}");
-	o = opts_for(NULL);
 	unsigned resets = h->counters.resets;
+	ck_assert_int_eq(apply_failing(h, d, "primary-flex#2=errno:EIO"), HOMI_APPLY_ROLLED_BACK);
+	ck_assert_uint_eq(h->counters.resets, resets);
+	o = opts_for(NULL);
 	ck_assert_int_eq(apply(h, d, &o), HOMI_APPLY_APPLIED);
 	ck_assert_uint_eq(h->counters.resets, resets);
 	free(after);
