@@ -278,6 +278,9 @@ int ctl_run_apply(struct ctl *ctl, struct homi_host *h, const struct homi_desire
 	r = homi_apply_recover(h, &opts, &res);
 	if (r > 0) {
 		fprintf(stderr, "homictl: %s\n", res->error ? res->error : "an interrupted apply was rolled back");
+		/* what the recovery could not undo is named, as homid logs it */
+		for (size_t i = 0; i < res->n_not_undone; i++)
+			fprintf(stderr, "homictl: NOT undone: %s\n", res->not_undone_why[i]);
 		res = homi_apply_result_free(res);
 	} else if (r < 0) {
 		homi_failpoints_free(fp);

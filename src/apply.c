@@ -44,6 +44,7 @@ struct run {
 	size_t n_recorded;
 	struct pending *pending;     /* rollback: late undo steps still to run, in order */
 	size_t n_pending;
+	size_t done;                 /* rollback: undo steps of the newest step to undo already run */
 };
 
 static void run_free_undo(struct run *run)
@@ -436,7 +437,9 @@ static int compute_undo(struct homi_host *h, const struct homi_step *s, struct u
 		ADD(x, u, s, HOMI_OP_PRIMARY_FLEX);
 		x->resource = s->resource;
 		x->count = s->resource == HOMI_VM_RT_VI ? caps.virfap : caps.vqrfap;
-		ADD(x, u, s, HOMI_OP_RESET_PF);
+		x->value = s->value;
+		if (!s->value) /* a staging only (plan.h) is undone without a reset */
+			ADD(x, u, s, HOMI_OP_RESET_PF);
 		return 0;
 	case HOMI_OP_RESET_PF:
 		return 0; /* undone by the primary-flex undo */
@@ -560,10 +563,11 @@ static int undo_step_from_json(const json_t *j, struct homi_step *ret)
 }
 
 /* The journal: the forward steps started, what undoes each, NEXT: how many
- * of them are still to undo (all, until a rollback starts), the late undo
- * steps the rollback has yet to run, the PFs whose ownership this run
- * recorded (forgotten again once everything is undone). */
-static int journal_write(struct run *run, size_t next)
+ * of them are still to undo (all, until a rollback starts), DONE: how many
+ * undo steps of the newest of those already ran, the late undo steps the
+ * rollback has yet to run, the PFs whose ownership this run recorded
+ * (forgotten again once everything is undone). */
+static int journal_write(struct run *run, size_t next, size_t done)
 {
 	if (!run->opts->run_dir)
 		return 0;
@@ -585,6 +589,8 @@ static int journal_write(struct run *run, size_t next)
 	json_object_set_new(o, "pid", json_integer(getpid()));
 	json_object_set_new(o, "steps", steps_json(run->forward, run->n));
 	json_object_set_new(o, "next", json_integer((json_int_t)next));
+	if (done)
+		json_object_set_new(o, "done", json_integer((json_int_t)done));
 	json_object_set_new(o, "undo", undo);
 	json_object_set_new(o, "late", late);
 	json_object_set_new(o, "recorded", recorded);
@@ -634,32 +640,52 @@ static void not_undone_add(struct homi_apply_result *res, const struct homi_step
 	res->not_undone_why[res->n_not_undone++] = why;
 }
 
+/* A sleep:MS fail point: the step waits, then runs as usual. */
+static void fp_sleep(struct homi_fp_hit hit)
+{
+	struct timespec ts = { hit.value / 1000, (long)(hit.value % 1000) * 1000000L };
+
+	if (hit.action == HOMI_FP_SLEEP)
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+}
+
 /* Runs undo step U of forward step I, and checks its effect as a forward
  * step's is checked: drivers_probe reports success even when nothing bound.
- * Whatever does not hold is reported as not undone. */
-static bool undo_one(struct run *run, const struct homi_step *u, size_t i)
+ * Whatever does not hold is reported as not undone (-EIO). -ECANCELED: it
+ * was undone, and an undo: crash fail point asks the process to die. */
+static int undo_one(struct run *run, const struct homi_step *u, size_t i)
 {
 	_cleanup_free_ char *d = homi_step_describe(u), *bad = NULL;
+	struct homi_fp_hit hit;
 	int status = 0, r;
 
 	/* The step that failed may have done nothing, a crash may have come
 	 * in the middle of a rollback: an undo whose effect already holds is
 	 * not run again (assigning resources to an online secondary fails). */
 	if (verify_covers(u) && !(bad = verify_step(run->h, u)))
-		return true;
+		return 0;
 	free(TAKE_PTR(bad));
-	r = exec_step(run->h, u, &status);
+	/* only undo steps that run count for undo: fail points */
+	hit = homi_failpoints_hit_undo(run->opts->failpoints, homi_op_name(u->op));
+	fp_sleep(hit);
+	if (hit.action == HOMI_FP_ERRNO)
+		r = -hit.value;
+	else if (hit.action == HOMI_FP_NVME)
+		status = hit.value, r = -EIO;
+	else
+		r = exec_step(run->h, u, &status);
 	if (r < 0 && !effect_holds(u, r, status)) {
 		not_undone_add(run->res, &run->forward[i],
 			       fmt("%s: %s", d ? d : homi_op_name(u->op), homi_host_strerror(r, status)));
-		return false;
+		return -EIO;
 	}
 	bad = verify_step(run->h, u);
 	if (bad) {
 		not_undone_add(run->res, &run->forward[i], fmt("%s: %s", d ? d : homi_op_name(u->op), bad));
-		return false;
+		return -EIO;
 	}
-	return true;
+	return hit.action == HOMI_FP_CRASH ? -ECANCELED : 0;
 }
 
 static void mark_undone(struct run *run, size_t i, bool undone)
@@ -682,35 +708,103 @@ static bool pending_add(struct run *run, const struct homi_step *u, size_t of)
 	return true;
 }
 
-/* Undoes the first NEXT started steps, newest first; then runs the late
- * undo steps (pending ones first: a rollback a crash interrupted). */
-static void rollback(struct run *run, size_t next)
+/* A primary-flex not undone leaves an allocation staged for the next reset
+ * that Identify does not show: the PF's ownership record says so, and its
+ * teardown (or homi's next reset of it) stages the wanted one again. */
+static void mark_restage(struct run *run, const char *pf)
+{
+	struct homi_owned_set *set = NULL;
+	const char *dir = run->opts->state_dir;
+	const struct homi_owned *rec;
+
+	if (!dir || homi_state_load(dir, &set) < 0) {
+		homi_owned_set_free(set);
+		return;
+	}
+	rec = homi_owned_find(set, pf);
+	if (rec && !rec->restage_primary) {
+		struct homi_owned r = *rec;
+		r.restage_primary = true;
+		homi_state_record(dir, &r);
+	}
+	homi_owned_set_free(set);
+}
+
+/* An undo: crash fail point: the undo step ran and the journal says so
+ * (NEXT, DONE, the pending late steps); the process dies, or the caller
+ * returns -ECANCELED and leaves the journal to homi_apply_recover. */
+static int rollback_crash(struct run *run, size_t next, size_t done)
+{
+	journal_write(run, next, done);
+	if (run->opts->crash_exits)
+		_exit(137);
+	return -ECANCELED;
+}
+
+/* Undoes the first NEXT started steps, newest first (of the newest, the
+ * first run->done undo steps ran already: a rollback a crash interrupted);
+ * then runs the late undo steps (pending ones first). The journal follows
+ * each undo step. Returns 0, or -ECANCELED after an undo: crash fail point.
+ *
+ * An undo step that fails ends the undo of its forward step (the later
+ * undo steps of that step build on it) but not the rollback: the older
+ * steps are still undone, to come as close to the state before as can be.
+ * Nothing is lost by what is left: the result names each forward step not
+ * undone and why, and the ownership records the run made stay (they are
+ * forgotten only once everything is undone), so a teardown, or any apply,
+ * still knows each PF's original state. The journal is not kept for a
+ * retry: what is left was computed against the state before the older
+ * steps were undone, and replaying it after them is not sound (the fault
+ * matrix showed it: the unbind undoing a bind that did nothing, replayed
+ * after the rollback bound the VF's original driver again, unbinds that;
+ * an unbind replayed after disable-vfs finds no VF). The next apply plans
+ * from the state it observes instead, with the records. */
+static int rollback(struct run *run, size_t next)
 {
 	struct homi_apply_result *res = run->res;
+	size_t done = run->done;
 
+	run->done = 0;
 	for (size_t i = next; i-- > 0;) {
-		bool ok = true;
-		for (size_t k = 0; ok && k < run->undo[i].n; k++) {
+		int r = 0;
+		size_t k = 0;
+
+		if (i + 1 == next)
+			k = done < run->undo[i].n ? done : run->undo[i].n;
+		for (; k < run->undo[i].n; k++) {
 			const struct homi_step *u = &run->undo[i].steps[k];
 			if (!u->late)
-				ok = undo_one(run, u, i);
-			else if (!(ok = pending_add(run, u, i)))
+				r = undo_one(run, u, i);
+			else if (!pending_add(run, u, i)) {
 				not_undone_add(res, &run->forward[i], strdup("out of memory"));
+				r = -ENOMEM;
+			}
+			if (r == -ECANCELED)
+				return rollback_crash(run, i + 1, k + 1);
+			if (r == -EIO && u->op == HOMI_OP_PRIMARY_FLEX)
+				mark_restage(run, u->pf);
+			if (r < 0)
+				break;
+			journal_write(run, i + 1, k + 1);
 		}
-		mark_undone(run, i, ok);
-		journal_write(run, i); /* what is left to undo */
+		mark_undone(run, i, r >= 0);
+		journal_write(run, i, 0); /* what is left to undo */
 	}
 	while (run->n_pending > 0) {
 		struct pending p = run->pending[0];
-		if (!undo_one(run, &p.step, p.of))
+		int r = undo_one(run, &p.step, p.of);
+		if (r == -EIO)
 			mark_undone(run, p.of, false);
 		memmove(run->pending, run->pending + 1, --run->n_pending * sizeof(*run->pending));
-		journal_write(run, 0);
+		if (r == -ECANCELED)
+			return rollback_crash(run, 0, 0);
+		journal_write(run, 0, 0);
 	}
 	res->outcome = res->n_not_undone ? HOMI_APPLY_FAILED : HOMI_APPLY_ROLLED_BACK;
 	for (size_t i = 0; run->opts->state_dir && !res->n_not_undone && i < run->n_recorded; i++)
 		homi_state_forget(run->opts->state_dir, run->recorded[i]); /* back to where it started */
 	journal_remove(run->opts);
+	return 0;
 }
 
 /* ---- ownership -------------------------------------------------------------- */
@@ -741,6 +835,19 @@ static int record_owner(struct run *run, const struct homi_observed *o, const ch
 	if (run->n_recorded < ARRAY_SIZE(run->recorded))
 		memcpy(run->recorded[run->n_recorded++], pf, HOMI_ADDR_LEN);
 	return 0;
+}
+
+/* The primary's allocation staged again (state.h; the planner stages VI
+ * last): what a failed undo may have staged is gone. */
+static void restaged(const struct homi_apply_opts *opts, struct homi_owned_set *records, const struct homi_step *s)
+{
+	if (s->op != HOMI_OP_PRIMARY_FLEX || s->resource != HOMI_VM_RT_VI || !opts->state_dir || !records)
+		return;
+	for (size_t i = 0; i < records->n; i++)
+		if (records->items[i].restage_primary && streq(records->items[i].pci, s->pf)) {
+			records->items[i].restage_primary = false;
+			homi_state_record(opts->state_dir, &records->items[i]);
+		}
 }
 
 /* Owned PFs no policy wants, back in their recorded state, are released. */
@@ -779,17 +886,13 @@ static int run_step(struct run *run, const struct homi_step *s)
 		return r;
 	}
 	run->forward[run->n++] = *s;
-	r = journal_write(run, run->n);
+	r = journal_write(run, run->n, 0);
 	if (r < 0) {
 		free(run->undo[--run->n].steps);
 		result_add(run->res, s, fmt("journal: %s", strerror(-r)));
 		return r;
 	}
-	if (hit.action == HOMI_FP_SLEEP) {
-		struct timespec ts = { hit.value / 1000, (long)(hit.value % 1000) * 1000000L };
-		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-			;
-	}
+	fp_sleep(hit);
 	if (hit.action == HOMI_FP_ERRNO)
 		r = -hit.value;
 	else if (hit.action == HOMI_FP_NVME)
@@ -893,6 +996,8 @@ int homi_apply(struct homi_host *h, const struct homi_desired *want, const struc
 			r = record_owner(&run, o, p->steps[i].pf, records);
 			if (r >= 0)
 				r = run_step(&run, &p->steps[i]);
+			if (r >= 0)
+				restaged(opts, records, &p->steps[i]);
 		}
 		homi_plan_free(p);
 		homi_observed_free(o);
@@ -907,7 +1012,8 @@ int homi_apply(struct homi_host *h, const struct homi_desired *want, const struc
 			break;
 		}
 	}
-	rollback(&run, run.n);
+	if (rollback(&run, run.n) == -ECANCELED)
+		goto crashed;
 	r = 0;
 	goto out;
 done:
@@ -948,7 +1054,7 @@ static int undo_from_json(const json_t *u, struct undo *ret)
 static int journal_read(const json_t *j, struct run *run, size_t *ret_next)
 {
 	json_t *steps = json_object_get(j, "steps"), *undo = json_object_get(j, "undo"), *e;
-	json_t *next = json_object_get(j, "next");
+	json_t *next = json_object_get(j, "next"), *done = json_object_get(j, "done");
 	size_t n = json_array_size(undo), i;
 	int r;
 
@@ -958,6 +1064,10 @@ static int journal_read(const json_t *j, struct run *run, size_t *ret_next)
 	*ret_next = json_is_integer(next) && json_integer_value(next) >= 0 && (size_t)json_integer_value(next) <= n
 			    ? (size_t)json_integer_value(next)
 			    : n;
+	/* without "done", every undo step of the newest step to undo runs again
+	 * (those whose effect holds are skipped) */
+	if (json_is_integer(done) && json_integer_value(done) > 0 && *ret_next > 0)
+		run->done = (size_t)json_integer_value(done);
 	run->forward = calloc(n ? n : 1, sizeof(*run->forward));
 	run->undo = calloc(n ? n : 1, sizeof(*run->undo));
 	if (!run->forward || !run->undo)
@@ -1012,7 +1122,9 @@ int homi_apply_recover(struct homi_host *h, const struct homi_apply_opts *opts, 
 	if (r < 0)
 		goto out;
 	run.res->error = fmt("an apply was interrupted after %zu step%s; rolled back", run.n, run.n == 1 ? "" : "s");
-	rollback(&run, next);
+	r = rollback(&run, next);
+	if (r < 0)
+		goto out;
 	*ret = TAKE_PTR(run.res);
 	r = 1;
 out:

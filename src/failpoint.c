@@ -11,19 +11,23 @@
 struct fp_entry {
 	char op[32];
 	unsigned nth;       /* 1-based */
+	bool undo;          /* "undo:op...": counts undo steps, not forward ones */
 	struct homi_fp_hit hit;
 };
 
 struct fp_count {
 	char op[32];
+	bool undo;
 	unsigned n;
 };
 
 struct homi_failpoints {
 	struct fp_entry *entries;
 	size_t n_entries;
-	struct fp_count counts[32];
+	struct fp_count counts[64];
 	size_t n_counts;
+	struct fp_count *log;  /* every execution counted, in order (op, undo, its n) */
+	size_t n_log;
 };
 
 static const struct { const char *name; int value; } errnos[] = {
@@ -83,6 +87,9 @@ static int parse_entry(char *item, struct fp_entry *e)
 	if (!eq)
 		return -EINVAL;
 	*eq = '\0';
+	e->undo = has_prefix(item, "undo:");
+	if (e->undo)
+		item += 5;
 	hash = strchr(item, '#');
 	e->nth = 1;
 	if (hash) {
@@ -119,7 +126,7 @@ int homi_failpoints_parse(const char *spec, struct homi_failpoints **ret, char *
 		fp->entries = n;
 		if (parse_entry(item, &fp->entries[fp->n_entries]) < 0) {
 			if (ret_error && asprintf(ret_error,
-						  "HOMI_FAILPOINTS: '%s': expected op[#n]=errno:NAME|nvme:STATUS|crash|sleep:MS",
+						  "HOMI_FAILPOINTS: '%s': expected [undo:]op[#n]=errno:NAME|nvme:STATUS|crash|sleep:MS",
 						  shown) < 0)
 				*ret_error = NULL;
 			homi_failpoints_free(fp);
@@ -135,31 +142,57 @@ struct homi_failpoints *homi_failpoints_free(struct homi_failpoints *fp)
 {
 	if (fp) {
 		free(fp->entries);
+		free(fp->log);
 		free(fp);
 	}
 	return NULL;
 }
 
-struct homi_fp_hit homi_failpoints_hit(struct homi_failpoints *fp, const char *op)
+static struct homi_fp_hit hit(struct homi_failpoints *fp, const char *op, bool undo)
 {
 	struct homi_fp_hit none = { HOMI_FP_NONE, 0 };
-	struct fp_count *c = NULL;
+	struct fp_count *c = NULL, *l;
 
 	if (!fp || !fp->n_entries)
 		return none;
 	for (size_t i = 0; i < fp->n_counts; i++)
-		if (streq(fp->counts[i].op, op))
+		if (fp->counts[i].undo == undo && streq(fp->counts[i].op, op))
 			c = &fp->counts[i];
 	if (!c) {
 		if (fp->n_counts == ARRAY_SIZE(fp->counts))
 			return none;
 		c = &fp->counts[fp->n_counts++];
 		snprintf(c->op, sizeof(c->op), "%s", op);
+		c->undo = undo;
 		c->n = 0;
 	}
 	c->n++;
+	l = realloc(fp->log, (fp->n_log + 1) * sizeof(*l));
+	if (l) {
+		fp->log = l;
+		fp->log[fp->n_log++] = *c;
+	}
 	for (size_t i = 0; i < fp->n_entries; i++)
-		if (streq(fp->entries[i].op, op) && fp->entries[i].nth == c->n)
+		if (fp->entries[i].undo == undo && streq(fp->entries[i].op, op) && fp->entries[i].nth == c->n)
 			return fp->entries[i].hit;
 	return none;
+}
+
+struct homi_fp_hit homi_failpoints_hit(struct homi_failpoints *fp, const char *op)
+{
+	return hit(fp, op, false);
+}
+
+struct homi_fp_hit homi_failpoints_hit_undo(struct homi_failpoints *fp, const char *op)
+{
+	return hit(fp, op, true);
+}
+
+const char *homi_failpoints_executed(const struct homi_failpoints *fp, size_t i, bool *ret_undo, unsigned *ret_nth)
+{
+	if (!fp || i >= fp->n_log)
+		return NULL;
+	*ret_undo = fp->log[i].undo;
+	*ret_nth = fp->log[i].n;
+	return fp->log[i].op;
 }

@@ -156,6 +156,8 @@ struct pf_goal {
 	int autoprobe;            /* wanted sriov_drivers_autoprobe */
 	int vq_primary, vi_primary; /* wanted primary flexible allocation, -1 keep */
 	bool allow_reset;
+	bool restage;             /* stage the primary's allocation even where it holds (state.h) */
+	bool restage_only;        /* teardown: stage the recorded allocation, which holds, no reset */
 	const char *why_reset_refused;
 };
 
@@ -383,8 +385,11 @@ static void plan_teardown_primary(struct builder *b, const struct homi_device *d
 {
 	if (!p->flexible || rec->vq_primary < 0 || rec->vi_primary < 0)
 		return;
-	if (p->primary.vqrfap == (unsigned)rec->vq_primary && p->primary.virfap == (unsigned)rec->vi_primary)
+	if (p->primary.vqrfap == (unsigned)rec->vq_primary && p->primary.virfap == (unsigned)rec->vi_primary) {
+		/* what a failed undo may have staged goes, without a reset */
+		g->restage_only = rec->restage_primary;
 		return;
+	}
 	if (!b->opts->teardown_allow_pf_reset) {
 		note(b, "%s: the primary keeps %u VQ and %u VI flexible resources; it had %d and %d: "
 			"teardown --allow-pf-reset restores them with a function-level reset",
@@ -410,6 +415,7 @@ static void plan_pf(struct builder *b, const struct homi_pf_observed *p, const s
 		fail(b, "%s: the PF is not bound to the nvme driver; homi never rebinds a PF", d->pci);
 		return;
 	}
+	g.restage = rec && rec->restage_primary;
 	if (w) {
 		g.num_vfs = w->num_vfs;
 		g.autoprobe = 0;
@@ -467,8 +473,11 @@ static void plan_pf(struct builder *b, const struct homi_pf_observed *p, const s
 	if (reset) {
 		static const int rts[] = { HOMI_VM_RT_VQ, HOMI_VM_RT_VI };
 		for (size_t k = 0; k < ARRAY_SIZE(rts); k++) {
-			int want = k ? g.vi_primary : g.vq_primary;
-			if (want < 0 || (unsigned)want == (k ? p->primary.virfap : p->primary.vqrfap))
+			int want = k ? g.vi_primary : g.vq_primary, now = k ? p->primary.virfap : p->primary.vqrfap;
+			/* the reset applies what is staged: what may be is replaced */
+			if (want < 0 && g.restage)
+				want = now;
+			if (want < 0 || (want == now && !g.restage))
 				continue;
 			if ((s = add(b, HOMI_OP_PRIMARY_FLEX, d->pci))) {
 				s->resource = rts[k];
@@ -477,6 +486,14 @@ static void plan_pf(struct builder *b, const struct homi_pf_observed *p, const s
 			}
 		}
 		add(b, HOMI_OP_RESET_PF, d->pci);
+	} else if (g.restage_only) {
+		for (int k = 0; k < 2; k++)
+			if ((s = add(b, HOMI_OP_PRIMARY_FLEX, d->pci))) {
+				s->resource = k ? HOMI_VM_RT_VI : HOMI_VM_RT_VQ;
+				s->count = k ? rec->vi_primary : rec->vq_primary;
+				s->cntlid = p->primary.cntlid;
+				s->value = 1; /* its undo stages again, no reset either */
+			}
 	}
 	/* Autoprobe off before VFs appear (no driver grabs an unconfigured
 	 * VF), kept off while homi owns the PF; restored last on teardown. */

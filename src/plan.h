@@ -40,7 +40,7 @@ struct homi_step {
 	char pf[HOMI_ADDR_LEN];
 	int resource;                 /* primary-flex, assign: HOMI_VM_RT_VQ / _VI */
 	int count;                    /* primary-flex, assign, enable-vfs */
-	int value;                    /* set-autoprobe */
+	int value;                    /* set-autoprobe; primary-flex: 1 staged again, no reset follows */
 	uint16_t cntlid;              /* secondary-*, assign, attach/detach-ns */
 	uint32_t nsid;                /* attach/detach-ns */
 	unsigned vf;                  /* VF number the step concerns, 0 for PF steps */

@@ -87,9 +87,11 @@ int homi_state_record(const char *dir, const struct homi_owned *rec)
 	json_t *o = json_pack("{s:i, s:s, s:s, s:i, s:i, s:i, s:i}", "homi-owned", 1, "pci", rec->pci, "serial",
 			      rec->serial, "num-vfs", rec->num_vfs, "drivers-autoprobe", rec->autoprobe,
 			      "vq-primary", rec->vq_primary, "vi-primary", rec->vi_primary);
-	_cleanup_free_ char *text = o ? json_dumps(o, JSON_PRESERVE_ORDER | JSON_INDENT(2)) : NULL;
 	int r;
 
+	if (o && rec->restage_primary)
+		json_object_set_new(o, "restage-primary", json_true());
+	_cleanup_free_ char *text = o ? json_dumps(o, JSON_PRESERVE_ORDER | JSON_INDENT(2)) : NULL;
 	json_decref(o);
 	if (!text)
 		return -ENOMEM;
@@ -133,6 +135,7 @@ static int load_one(int dirfd, const char *name, struct homi_owned *rec)
 		r = -1;
 	if (r == 0)
 		snprintf(rec->serial, sizeof(rec->serial), "%s", serial);
+	rec->restage_primary = json_is_true(json_object_get(o, "restage-primary"));
 	json_decref(o);
 	return r < 0 ? -EBADMSG : 0;
 }

@@ -16,6 +16,11 @@ struct homi_owned {
 	int num_vfs;             /* VFs enabled before homi */
 	int autoprobe;           /* sriov_drivers_autoprobe before homi */
 	int vq_primary, vi_primary; /* flexible resources the primary held; -1 unknown */
+	/* A rollback could not undo a primary-flex: the primary may have an
+	 * allocation staged for its next reset that Identify does not show.
+	 * The PF's teardown, and any reset homi plans, stage the allocation
+	 * wanted (the recorded one, the current one) again first. */
+	bool restage_primary;
 };
 
 struct homi_owned_set {

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* fault-matrix [--summary] [POLICY_DIR]: runs the fault matrix of every
+/* fault-matrix [--summary] [--all-undo] [POLICY_DIR]: runs the fault matrix of every
  * example policy (POLICY_DIR, default the source tree's policies/) on the
  * simulated testbed and GPU server, from every starting state where the
  * policy applies, and prints it as markdown tables: a summary per case,
- * then (unless --summary) one row per step and fault. Exit 1 when any run
+ * then (unless --summary) one row per step and fault. The undo column
+ * faults the first, middle and last undo step of each rollback, or every
+ * one with --all-undo. Exit 1 when any run
  * ended between states, did not converge, or when a policy or a plan op is
  * not covered at all (a matrix that lost its cases must not pass). */
 #include "config.h"
@@ -68,7 +70,7 @@ static int load_policies(const char *dir, struct policy_file **ret, size_t *ret_
 }
 
 struct tally {
-	size_t cases, runs, bad, na;
+	size_t cases, runs, undo_runs, bad, na;
 	bool op_seen[_HOMI_OP_MAX];
 };
 
@@ -82,8 +84,19 @@ static void print_rows(FILE *out, const char *name, const struct matrix_row *row
 
 int main(int argc, char **argv)
 {
-	bool summary = argc > 1 && streq(argv[1], "--summary");
-	const char *dir = argc > 1 + summary ? argv[1 + summary] : HOMI_TOP_SRCDIR "/policies";
+	bool summary = false;
+	int a = 1;
+	for (; a < argc && has_prefix(argv[a], "--"); a++) {
+		if (streq(argv[a], "--summary"))
+			summary = true;
+		else if (streq(argv[a], "--all-undo"))
+			matrix_undo_all = true;
+		else {
+			fprintf(stderr, "fault-matrix: unknown option %s\n", argv[a]);
+			return 2;
+		}
+	}
+	const char *dir = a < argc ? argv[a] : HOMI_TOP_SRCDIR "/policies";
 	static const char *const configs[] = { "testbed", "server" };
 	char tmpdir[] = "/dev/shm/homi-matrix-XXXXXX";
 	struct policy_file *pol = NULL;
@@ -103,7 +116,8 @@ int main(int argc, char **argv)
 	naout = open_memstream(&na, &na_len);
 	if (!dout || !naout)
 		return 1;
-	printf("| case | steps | runs | prior state | desired state | bad |\n| --- | --- | --- | --- | --- | --- |\n");
+	printf("| case | steps | runs | of them undo faults | prior state | desired state | not undone, reported | bad |\n"
+	       "| --- | --- | --- | --- | --- | --- | --- | --- |\n");
 	for (size_t p = 0; p < n_pol; p++) {
 		size_t cases_before = t.cases;
 		if (!pol[p].text) {
@@ -116,7 +130,7 @@ int main(int argc, char **argv)
 				struct matrix_case c = { .config = configs[k], .policy_name = pol[p].name,
 							 .policy = pol[p].text, .start = s };
 				struct matrix_row *rows = NULL;
-				size_t n_rows = 0, prior = 0, desired = 0, bad = 0;
+				size_t n_rows = 0, prior = 0, desired = 0, bad = 0, undo = 0, left = 0;
 				char *why = NULL;
 				snprintf(c.name, sizeof(c.name), "%s @%s, %s", pol[p].name, configs[k], matrix_start_name(s));
 				int r = matrix_run_case(&c, tmpdir, &rows, &n_rows, &why);
@@ -136,13 +150,17 @@ int main(int argc, char **argv)
 						if (o >= 0)
 							t.op_seen[o] = true;
 						bad += rows[i].bad;
+						undo += rows[i].undo;
+						left += strstr(rows[i].result, "not undone") != NULL;
 						prior += strstr(rows[i].result, "prior state") != NULL;
 						desired += strstr(rows[i].result, "desired state") != NULL;
 					}
 					t.runs += n_rows;
+					t.undo_runs += undo;
 					t.bad += bad;
-					printf("| %s | %zu | %zu | %zu | %zu | %s%zu%s |\n", c.name, n_rows / 3, n_rows, prior,
-					       desired, bad ? "**" : "", bad, bad ? "**" : "");
+					printf("| %s | %zu | %zu | %zu | %zu | %zu | %zu | %s%zu%s |\n", c.name,
+					       (n_rows - undo) / 3, n_rows, undo, prior, desired, left, bad ? "**" : "", bad,
+					       bad ? "**" : "");
 					print_rows(dout, c.name, rows, n_rows);
 				}
 				free(why);
@@ -155,7 +173,9 @@ int main(int argc, char **argv)
 	}
 	fclose(dout);
 	fclose(naout);
-	printf("\n%zu cases, %zu runs, %zu bad (%.1f s CPU).\n", t.cases, t.runs, t.bad,
+	printf("\n%zu cases, %zu runs (%zu of them with a fault at an undo step%s), %zu bad (%.1f s CPU).\n", t.cases,
+	       t.runs, t.undo_runs, matrix_undo_all ? ", every one" : ": the first, middle and last of each rollback",
+	       t.bad,
 	       (double)(clock() - t0) / CLOCKS_PER_SEC);
 	for (int o = 0; o < _HOMI_OP_MAX; o++)
 		if (!t.op_seen[o]) {

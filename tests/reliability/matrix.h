@@ -3,7 +3,15 @@
  * example policy, from several starting states, on the simulated host,
  * with a failure (an errno, an NVMe status) and with a crash followed by
  * homi_apply_recover. Each run must end in the state before the apply or
- * in the desired one, never between, and the policy must converge after. */
+ * in the desired one, never between, and the policy must converge after.
+ * The undo column: a fault (an errno, a crash) at undo steps of the
+ * rollbacks the errno and the crash start (the first, middle and last undo
+ * step run, or all with matrix_undo_all). An undo errno must be reported
+ * (the result names the step not undone), leave no journal, lose no
+ * ownership record, and the desired state before (a teardown, the policy
+ * again after its teardown) must give the state before back; an undo crash
+ * must be finished by homi_apply_recover, in the state before. Then the
+ * policy must converge, as after every run. */
 #pragma once
 
 #include <stdbool.h>
@@ -33,10 +41,14 @@ struct matrix_case {
 struct matrix_row {
 	char step[48];          /* "3/13" */
 	char op[40];            /* "assign#2" */
-	char fault[40];         /* "errno:EIO", "nvme:0x4121", "crash" */
+	char fault[96];         /* "errno:EIO", "nvme:0x4121", "crash", "errno:EIO; undo:assign#1=crash" */
 	char result[256];       /* "rolled back; converged" or "BAD: ..." */
+	bool undo;              /* a row of the undo column */
 	bool bad;
 };
+
+/* Every undo step of each rollback gets its faults, not three of them. */
+extern bool matrix_undo_all;
 
 /* Rows of one case, appended to *ROWS. Returns 0, or -EINVAL when the case
  * does not apply (the policy selects nothing, or is infeasible there:

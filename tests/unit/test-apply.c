@@ -656,6 +656,216 @@ START_TEST(recovery_refuses_a_forged_journal)
 }
 END_TEST
 
+/* An undo step that fails: the rollback goes on with the older steps, the
+ * result names the step not undone, the ownership record and nothing else
+ * stays (no journal to replay), and a teardown gives the PF back. */
+START_TEST(undo_failure_is_reported_and_recorded)
+{
+	struct homi_host *h = new_sim(NULL);
+	struct homi_desired *d = desired(h, testbed_policy);
+	struct homi_failpoints *fp = NULL;
+	struct homi_apply_result *res = NULL;
+	char rec[256], journal[256];
+
+	snprintf(rec, sizeof(rec), "%s/state/owned/0000:01:00.0.json", tmpdir);
+	snprintf(journal, sizeof(journal), "%s/run/journal.json", tmpdir);
+	char *before = homi_sim_snapshot(h);
+	/* the last step fails; the undo of the first (autoprobe back on) too */
+	ck_assert_int_eq(homi_failpoints_parse("bind#2=errno:EIO,undo:set-autoprobe=errno:EACCES", &fp, NULL), 0);
+	struct homi_apply_opts o = opts_for(fp);
+	ck_assert_int_eq(homi_apply(h, d, &o, &res, NULL), 0);
+	ck_assert_int_eq(res->outcome, HOMI_APPLY_FAILED);
+	ck_assert_uint_eq(res->n_not_undone, 1);
+	ck_assert_str_eq(homi_op_name(res->not_undone[0].op), "set-autoprobe");
+	ck_assert_ptr_nonnull(strstr(res->not_undone_why[0], strerror(EACCES)));
+	for (size_t i = 0; i < res->n_steps; i++)
+		ck_assert_int_eq(res->steps[i].undone, res->steps[i].step.op != HOMI_OP_SET_AUTOPROBE);
+	homi_apply_result_free(res);
+	char *after = homi_sim_snapshot(h);
+	ck_assert_ptr_nonnull(strstr(after, "numvfs=0 autoprobe=0")); /* the one thing left */
+	ck_assert_int_eq(access(rec, F_OK), 0);
+	ck_assert_int_eq(access(journal, F_OK), -1);
+	/* the undo steps were counted, not the forward ones */
+	bool undo = false;
+	unsigned nth = 0;
+	size_t n_undo = 0;
+	for (size_t i = 0; homi_failpoints_executed(fp, i, &undo, &nth); i++)
+		n_undo += undo;
+	ck_assert_uint_gt(n_undo, 5);
+	homi_failpoints_free(fp);
+	homi_desired_free(d);
+	/* nothing lost: the teardown restores the recorded state */
+	d = desired(h, "{\"homi-policy\": 1, \"devices\": []}");
+	o = opts_for(NULL);
+	ck_assert_int_eq(apply(h, d, &o), HOMI_APPLY_APPLIED);
+	free(after);
+	after = homi_sim_snapshot(h);
+	ck_assert_str_eq(before, after);
+	ck_assert_int_eq(access(rec, F_OK), -1);
+	free(before);
+	free(after);
+	homi_desired_free(d);
+	homi_host_free(h);
+}
+END_TEST
+
+/* A crash right after an undo step, in homi_apply's rollback and in the
+ * one recovery runs: the journal says how far it got, the next recovery
+ * finishes it, without running an undo step twice. */
+START_TEST(undo_crash_then_recover)
+{
+	static const char *const specs[] = {
+		"bind#2=errno:EIO,undo:unbind=crash",           /* the first undo step, in the apply's rollback */
+		"bind#2=errno:EIO,undo:secondary-offline#2=crash", /* one in the middle */
+		"bind#2=crash,undo:detach-ns#2=crash",          /* in the rollback recovery runs */
+		"bind#2=errno:EIO,undo:set-autoprobe=crash",    /* the last undo step */
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(specs); i++) {
+		struct homi_host *h = new_sim(NULL);
+		struct homi_desired *d = desired(h, testbed_policy);
+		struct homi_failpoints *fp = NULL;
+		struct homi_apply_result *res = NULL;
+		bool fwd_crash = strstr(specs[i], "bind#2=crash") != NULL;
+
+		ck_assert_int_eq(homi_failpoints_parse(specs[i], &fp, NULL), 0);
+		char *before = homi_sim_snapshot(h);
+		struct homi_apply_opts o = opts_for(fp);
+		ck_assert_int_eq(homi_apply(h, d, &o, &res, NULL), -ECANCELED);
+		if (fwd_crash)
+			ck_assert_msg(homi_apply_recover(h, &o, &res) == -ECANCELED, "%s: no crash in recovery", specs[i]);
+		o.failpoints = NULL;
+		ck_assert_int_eq(homi_apply_recover(h, &o, &res), 1);
+		ck_assert_msg(res->outcome == HOMI_APPLY_ROLLED_BACK, "%s: %s", specs[i],
+			      res->n_not_undone ? res->not_undone_why[0] : "");
+		homi_apply_result_free(res);
+		char *after = homi_sim_snapshot(h);
+		ck_assert_msg(streq(before, after), "%s: not restored:\n%s\nvs\n%s", specs[i], before, after);
+		ck_assert_int_eq(homi_apply_recover(h, &o, &res), 0); /* journal gone */
+		ck_assert_int_eq(apply(h, d, &o), HOMI_APPLY_APPLIED);
+		free(before);
+		free(after);
+		homi_failpoints_free(fp);
+		homi_desired_free(d);
+		homi_host_free(h);
+		teardown();
+		setup();
+	}
+}
+END_TEST
+
+/* The testbed policy where the primary holds resources the VFs need. */
+static const char testbed_policy_reset[] =
+	"{\"homi-policy\": 1, \"devices\": [{\"match\": {\"pci\": \"0000:01:00.0\"}, \"allow-pf-reset\": true, \"vfs\": ["
+	"{\"vf\": 1, \"driver\": \"vfio-pci\", \"vq\": 2, \"vi\": 1, \"namespaces\": [{\"nsid\": 1, \"access\": \"ro\"}],"
+	" \"owner\": \"user\", \"group\": \"homi-admin\", \"mode\": \"0660\"},"
+	"{\"vf\": 2, \"driver\": \"nvme\", \"vq\": 2, \"vi\": 1, \"namespaces\": [1]}]}]}";
+
+/* The journal records each undo step done ("done"): recovery resumes after
+ * the last one, and runs none of them again. */
+START_TEST(recovery_honours_done)
+{
+	struct homi_host *h = new_sim(primary_holds);
+	struct homi_desired *d = desired(h, testbed_policy_reset);
+	struct homi_failpoints *fp = NULL;
+	struct homi_apply_result *res = NULL;
+	char journal[256];
+
+	snprintf(journal, sizeof(journal), "%s/run/journal.json", tmpdir);
+	char *before = homi_sim_snapshot(h);
+	/* primary-flex, reset-pf, set-autoprobe (fails); the undo of the
+	 * primary-flex is primary-flex, reset-pf: a crash between the two */
+	ck_assert_int_eq(homi_failpoints_parse("set-autoprobe=errno:EACCES,undo:primary-flex=crash", &fp, NULL), 0);
+	struct homi_apply_opts o = opts_for(fp);
+	ck_assert_int_eq(homi_apply(h, d, &o, &res, NULL), -ECANCELED);
+	json_t *j = json_load_file(journal, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "next")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "done")), 1);
+	json_decref(j);
+	unsigned admin = h->counters.admin_writes, resets = h->counters.resets;
+	o.failpoints = NULL;
+	ck_assert_int_eq(homi_apply_recover(h, &o, &res), 1);
+	ck_assert_int_eq(res->outcome, HOMI_APPLY_ROLLED_BACK);
+	homi_apply_result_free(res);
+	ck_assert_uint_eq(h->counters.admin_writes, admin); /* the primary-flex not again */
+	ck_assert_uint_eq(h->counters.resets, resets + 1);
+	char *after = homi_sim_snapshot(h);
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	homi_failpoints_free(fp);
+	homi_desired_free(d);
+	homi_host_free(h);
+}
+END_TEST
+
+/* A primary-flex whose undo fails before a reset leaves an allocation
+ * staged for the next reset, which Identify does not show: the record says
+ * so, and the teardown stages the recorded allocation again. */
+START_TEST(undo_failure_of_primary_flex_is_restaged)
+{
+	struct homi_host *h = new_sim(primary_holds);
+	struct homi_desired *d = desired(h, testbed_policy_reset);
+	struct homi_failpoints *fp = NULL;
+	struct homi_owned_set *set = NULL;
+	char state[256], rec[300];
+
+	snprintf(state, sizeof(state), "%s/state", tmpdir);
+	snprintf(rec, sizeof(rec), "%s/owned/0000:01:00.0.json", state);
+	char *before = homi_sim_snapshot(h);
+	ck_assert_int_eq(homi_failpoints_parse("reset-pf=errno:ETIMEDOUT,undo:primary-flex=errno:EIO", &fp, NULL), 0);
+	struct homi_apply_opts o = opts_for(fp);
+	ck_assert_int_eq(apply(h, d, &o), HOMI_APPLY_FAILED);
+	homi_failpoints_free(fp);
+	char *after = homi_sim_snapshot(h);
+	ck_assert_ptr_nonnull(strstr(after, "vqrfap=6 virfap=2 staged=4/2")); /* invisible to Identify */
+	ck_assert_int_eq(homi_state_load(state, &set), 0);
+	ck_assert_uint_eq(set->n, 1);
+	ck_assert(set->items[0].restage_primary);
+	ck_assert_int_eq(set->items[0].vq_primary, 6);
+	set = homi_owned_set_free(set);
+	homi_desired_free(d);
+	/* the teardown stages 6 again; no reset is needed, nor in its rollback */
+	d = desired(h, "{\"homi-policy\": 1, \"devices\": []}");
+	unsigned resets = h->counters.resets;
+	ck_assert_int_eq(apply_failing(h, d, "primary-flex#2=errno:EIO"), HOMI_APPLY_ROLLED_BACK);
+	ck_assert_uint_eq(h->counters.resets, resets);
+	o = opts_for(NULL);
+	ck_assert_int_eq(apply(h, d, &o), HOMI_APPLY_APPLIED);
+	ck_assert_uint_eq(h->counters.resets, resets);
+	free(after);
+	after = homi_sim_snapshot(h);
+	ck_assert_str_eq(before, after);
+	ck_assert_int_eq(access(rec, F_OK), -1);
+	ck_assert_int_eq(apply(h, d, &o), HOMI_APPLY_NOTHING_TO_DO);
+	free(before);
+	free(after);
+	homi_desired_free(d);
+	homi_host_free(h);
+}
+END_TEST
+
+/* The flag survives a record's round trip; records without it load as before. */
+START_TEST(restage_flag_in_the_record)
+{
+	struct homi_owned rec = { .pci = "0000:01:00.0", .num_vfs = 0, .autoprobe = 1, .vq_primary = 6,
+				  .vi_primary = 2, .restage_primary = true };
+	struct homi_owned_set *set = NULL;
+	char state[256];
+
+	snprintf(state, sizeof(state), "%s/state", tmpdir);
+	ck_assert_int_eq(homi_state_record(state, &rec), 0);
+	ck_assert_int_eq(homi_state_load(state, &set), 0);
+	ck_assert(set->items[0].restage_primary);
+	set = homi_owned_set_free(set);
+	rec.restage_primary = false;
+	ck_assert_int_eq(homi_state_record(state, &rec), 0);
+	ck_assert_int_eq(homi_state_load(state, &set), 0);
+	ck_assert(!set->items[0].restage_primary);
+	homi_owned_set_free(set);
+}
+END_TEST
+
 START_TEST(failpoint_spec)
 {
 	struct homi_failpoints *fp = NULL;
@@ -676,12 +886,52 @@ START_TEST(failpoint_spec)
 	ck_assert_int_eq(hit.action, HOMI_FP_SLEEP);
 	ck_assert_int_eq(hit.value, 250);
 	homi_failpoints_free(fp);
+	ck_assert_int_eq(homi_failpoints_parse("undo:unbind=sleep:5", &fp, &err), 0);
+	ck_assert_int_eq(homi_failpoints_hit(fp, "unbind").action, HOMI_FP_NONE);
+	hit = homi_failpoints_hit_undo(fp, "unbind");
+	ck_assert_int_eq(hit.action, HOMI_FP_SLEEP);
+	ck_assert_int_eq(hit.value, 5);
+	homi_failpoints_free(fp);
 	ck_assert_int_eq(homi_failpoints_parse("bind=sleep:0", &fp, &err), -EINVAL);
 	free(err);
 	ck_assert_int_eq(homi_failpoints_parse("bind=sleep:60001", &fp, &err), -EINVAL);
 	free(err);
+	/* undo: entries count undo steps only, plain ones forward steps only */
+	ck_assert_int_eq(homi_failpoints_parse("bind=errno:EIO,undo:bind#2=crash,undo:unbind=nvme:0x4006", &fp, &err), 0);
+	ck_assert_int_eq(homi_failpoints_hit_undo(fp, "bind").action, HOMI_FP_NONE);
+	ck_assert_int_eq(homi_failpoints_hit(fp, "bind").action, HOMI_FP_ERRNO);
+	ck_assert_int_eq(homi_failpoints_hit_undo(fp, "bind").action, HOMI_FP_CRASH);
+	ck_assert_int_eq(homi_failpoints_hit(fp, "unbind").action, HOMI_FP_NONE);
+	hit = homi_failpoints_hit_undo(fp, "unbind");
+	ck_assert_int_eq(hit.action, HOMI_FP_NVME);
+	ck_assert_int_eq(hit.value, 0x4006);
+	/* what was counted, in order */
+	static const struct { const char *op; bool undo; unsigned nth; } log[] = {
+		{ "bind", true, 1 }, { "bind", false, 1 }, { "bind", true, 2 }, { "unbind", false, 1 }, { "unbind", true, 1 },
+	};
+	for (size_t i = 0; i <= ARRAY_SIZE(log); i++) {
+		bool undo = false;
+		unsigned nth = 0;
+		const char *op = homi_failpoints_executed(fp, i, &undo, &nth);
+		if (i == ARRAY_SIZE(log)) {
+			ck_assert_ptr_null(op);
+			break;
+		}
+		ck_assert_str_eq(op, log[i].op);
+		ck_assert_int_eq(undo, log[i].undo);
+		ck_assert_uint_eq(nth, log[i].nth);
+	}
+	homi_failpoints_free(fp);
+	static const char *const bad[] = { "undo:=crash", "undo:bind", "undo:#2=crash", "undo:bind#0=crash",
+					   "undo:bind=errno:EWHAT" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		ck_assert_msg(homi_failpoints_parse(bad[i], &fp, &err) == -EINVAL, "%s accepted", bad[i]);
+		ck_assert_ptr_nonnull(strstr(err, "expected [undo:]op[#n]="));
+		free(err);
+		err = NULL;
+	}
 	ck_assert_int_eq(homi_failpoints_parse("bind=errno:EWHAT", &fp, &err), -EINVAL);
-	ck_assert_str_eq(err, "HOMI_FAILPOINTS: 'bind=errno:EWHAT': expected op[#n]=errno:NAME|nvme:STATUS|crash|sleep:MS");
+	ck_assert_str_eq(err, "HOMI_FAILPOINTS: 'bind=errno:EWHAT': expected [undo:]op[#n]=errno:NAME|nvme:STATUS|crash|sleep:MS");
 	free(err);
 }
 END_TEST
@@ -706,6 +956,11 @@ static Suite *suite(void)
 	tcase_add_test(tc, teardown_to_recorded_state);
 	tcase_add_test(tc, drift_after_controller_reset);
 	tcase_add_test(tc, failpoint_spec);
+	tcase_add_test(tc, undo_failure_is_reported_and_recorded);
+	tcase_add_test(tc, undo_crash_then_recover);
+	tcase_add_test(tc, recovery_honours_done);
+	tcase_add_test(tc, undo_failure_of_primary_flex_is_restaged);
+	tcase_add_test(tc, restage_flag_in_the_record);
 	tcase_add_test(tc, rollback_restores_vfio_node);
 	tcase_add_test(tc, teardown_rollback_restores_vfs);
 	tcase_add_test(tc, rollback_of_a_step_that_did_nothing);
