@@ -5,8 +5,10 @@
 # may; a manual unbind of the vfio VF is repaired from the uevent, a PF
 # controller reset (no uevent) by the periodic Identify; SIGHUP picks up a
 # changed policy; a removed policy tears the PF down to its recorded state;
-# a crash right after each step of an apply, then a restart, converges with
-# nothing leaked; SIGTERM stops it cleanly.
+# device show answers (NVMe admin data through homid, for uid 1000) while an
+# apply runs and a plan sent meanwhile waits for it; a crash right after
+# each step of an apply, then a restart, converges with nothing leaked;
+# SIGTERM stops it cleanly.
 # run-vm: --vfs 4 --policy policies/qemu-testbed.json --timeout 420
 set -eu
 # shellcheck source=/dev/null
@@ -102,6 +104,27 @@ eventually 10 "[ \"\$(cat $VM_PCI/$PF/sriov_numvfs)\" = 0 ]" || vm_fail "VFs lef
 stop_homid
 cp /tmp/p "$POLICY"
 sed -i 's/"driver": "none"/"driver": "nvme"/' "$POLICY"
+
+vm_log "reads answer while an apply runs on the real kernel; a plan waits for it"
+# the PF is torn down; homid starts with nothing to do, then an apply whose
+# enable-vfs step waits 3 s (fail point sleep:3000) runs in the background
+echo '{"verify-interval": 0, "failpoints": "enable-vfs=sleep:3000"}' > /etc/homi/homid.conf
+mv "$POLICY" /tmp/policy.json
+start_homid
+cp /tmp/policy.json "$POLICY"
+homictl apply > /tmp/slow-apply.txt 2>&1 &
+APPLY=$!
+eventually 10 "homictl -j status | grep -q '\"applying\": {'" || vm_fail "the apply never showed in status"
+setpriv --reuid=1000 --regid=1000 --clear-groups homictl -j device show "$PF" > /tmp/show-during.json ||
+	vm_fail "device show (through homid) failed during the apply"
+homictl -j status | grep -q '"applying": {' || vm_fail "device show answered only after the apply"
+grep -q '"vq-flexible-total"' /tmp/show-during.json || vm_fail "device show during the apply: no NVMe admin data"
+homictl plan > /tmp/plan-during.txt 2>&1 || { cat /tmp/plan-during.txt; vm_fail "plan sent during the apply failed"; }
+grep -q 'Nothing to do' /tmp/plan-during.txt || vm_fail "plan sent during the apply did not wait for it"
+wait "$APPLY" || { cat /tmp/slow-apply.txt; vm_fail "the slow apply failed"; }
+desired_state || vm_fail "not provisioned after the slow apply"
+stop_homid
+homictl --direct teardown "$PF" > /dev/null
 
 vm_log "a crash right after each step, then a restart, converges"
 for op in set-autoprobe enable-vfs assign secondary-online attach-ns bind set-vfio-owner; do
