@@ -20,7 +20,7 @@ static void print_int(const char *label, int v)
 int cmd_device_list(struct ctl *ctl, int argc, char **argv)
 {
 	struct homi_topology *t = NULL;
-	int r = ctl_load_topology(ctl, &t);
+	int r = ctl_read_topology(ctl, &t, NULL);
 
 	if (r != EXIT_OK)
 		return r;
@@ -120,36 +120,37 @@ int cmd_device_show(struct ctl *ctl, int argc, char **argv)
 {
 	struct homi_topology *t = NULL;
 	struct homi_device_report *rep = NULL;
+	json_t *doc = NULL;
 	size_t idx;
-	int r = ctl_load_topology(ctl, &t);
+	int r = ctl_read_topology(ctl, &t, NULL);
 
 	if (r != EXIT_OK)
 		return r;
 	r = ctl_find_device(ctl, t, argv[0], &idx);
 	if (r != EXIT_OK)
 		goto out;
-	r = homi_device_report_load(ctl->sysfs, t, idx, &rep);
-	if (r >= 0 && ctl->daemon && !rep->have_primary && t->devices[idx].kind == HOMI_KIND_NVME_PF) {
-		/* NVMe admin data needs root: homid, when it runs, reads it */
-		json_t *doc = NULL;
-		if (ctl_call(ctl, "device.show", json_pack("{s:s}", "pci", t->devices[idx].pci), &doc) == EXIT_OK) {
-			struct homi_device_report *from = NULL;
-			if (homi_device_report_from_json(doc, idx, &from) == 0) {
-				homi_device_report_free(rep);
-				rep = from;
-			}
-			json_decref(doc);
-		}
+	if (ctl->daemon) {
+		/* names come from this host's pci.ids through libpci; optional */
+		if (!ctl->pci && homi_pci_open("/sys", &ctl->pci) < 0)
+			ctl->pci = NULL;
+		/* homid reads the NVMe admin data, which needs root */
+		r = ctl_call(ctl, "device.show", json_pack("{s:s}", "pci", t->devices[idx].pci), &doc);
+		if (r != EXIT_OK)
+			goto out;
+		r = homi_device_report_from_json(doc, idx, &rep);
+	} else {
+		r = homi_device_report_load(ctl->sysfs, t, idx, &rep);
 	}
 	if (r < 0) {
 		r = ctl_fail(ctl, EXIT_ERROR, -r, "%s: %s", t->devices[idx].pci, strerror(-r));
 		goto out;
 	}
 	if (ctl->json)
-		r = ctl_print_json(ctl, homi_json_device_show(t, rep));
+		r = ctl_print_json(ctl, doc ? json_incref(doc) : homi_json_device_show(t, rep));
 	else
 		print_show(ctl, t, rep);
 out:
+	json_decref(doc);
 	homi_device_report_free(rep);
 	homi_topology_free(t);
 	return r;

@@ -66,7 +66,7 @@ int cmd_policy_check(struct ctl *ctl, int argc, char **argv)
 	if (r != EXIT_OK)
 		return r;
 	/* Meaning on this machine: matches, GPUs, per-gpu placement. */
-	r = ctl_load_topology(ctl, &t);
+	r = ctl_read_topology(ctl, &t, NULL);
 	if (r == EXIT_OK)
 		r = resolve(ctl, p, t, &d);
 	if (r == EXIT_OK) {

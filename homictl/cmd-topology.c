@@ -202,12 +202,13 @@ static void print_matrix(const struct homi_topology *t)
 int cmd_topology(struct ctl *ctl, int argc, char **argv)
 {
 	struct homi_topology *t = NULL;
-	int r = ctl_load_topology(ctl, &t);
+	json_t *doc = NULL;
+	int r = ctl_read_topology(ctl, &t, &doc);
 
 	if (r != EXIT_OK)
 		return r;
 	if (ctl->json) {
-		r = ctl_print_json(ctl, homi_json_topology(t));
+		r = ctl_print_json(ctl, doc ? doc : homi_json_topology(t)); /* homid's document as it came */
 	} else {
 		print_tree(t);
 		print_matrix(t);

@@ -244,6 +244,38 @@ static int ctl_open(struct ctl *ctl)
 	return EXIT_OK;
 }
 
+static void print_warnings(const struct homi_topology *t)
+{
+	for (size_t i = 0; i < t->n_warnings; i++)
+		fprintf(stderr, "warning: %s\n", t->warnings[i]);
+}
+
+int ctl_read_topology(struct ctl *ctl, struct homi_topology **ret, json_t **ret_doc)
+{
+	json_t *doc = NULL;
+	int r;
+
+	if (ret_doc)
+		*ret_doc = NULL;
+	if (!ctl->daemon)
+		return ctl_load_topology(ctl, ret);
+	r = ctl_call(ctl, "topology", NULL, &doc);
+	if (r != EXIT_OK)
+		return r;
+	r = homi_topology_from_json(doc, ret);
+	if (r < 0) {
+		json_decref(doc);
+		return ctl_fail(ctl, EXIT_ERROR, -r, "%s: homid's topology: %s", ctl->socket,
+				r == -EBADMSG ? "not a homi-topology document" : strerror(-r));
+	}
+	print_warnings(*ret);
+	if (ret_doc)
+		*ret_doc = doc;
+	else
+		json_decref(doc);
+	return EXIT_OK;
+}
+
 int ctl_load_topology(struct ctl *ctl, struct homi_topology **ret)
 {
 	int r = ctl_open(ctl);
@@ -253,8 +285,7 @@ int ctl_load_topology(struct ctl *ctl, struct homi_topology **ret)
 	r = homi_topology_load(ctl->sysfs, ctl->pci, ret);
 	if (r < 0)
 		return ctl_fail(ctl, EXIT_ERROR, -r, "%s: %s", homi_sysfs_root(ctl->sysfs), strerror(-r));
-	for (size_t i = 0; i < (*ret)->n_warnings; i++)
-		fprintf(stderr, "warning: %s\n", (*ret)->warnings[i]);
+	print_warnings(*ret);
 	return EXIT_OK;
 }
 

@@ -59,6 +59,11 @@ _printf_(2, 3) int ctl_usage_error(const struct ctl_command *cmd, const char *fm
 /* Opens the sysfs root and libpci (once), then loads the topology,
  * printing one warning line per problem found. Returns an exit code. */
 int ctl_load_topology(struct ctl *ctl, struct homi_topology **ret);
+/* The machine as the one who changes it sees it: homid's topology when it
+ * runs (ARCHITECTURE.md 3.1; a simulated homid's machine is not this
+ * host's), else ctl_load_topology(). *RET_DOC (may be NULL) gets homid's
+ * document, or NULL when read in-process. */
+int ctl_read_topology(struct ctl *ctl, struct homi_topology **ret, json_t **ret_doc);
 /* Resolves a PCI argument (full or short form) to a device index. */
 int ctl_find_device(struct ctl *ctl, const struct homi_topology *t, const char *arg, size_t *ret_idx);
 

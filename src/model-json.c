@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "macro.h"
 #include "model-json.h"
+#include "pci.h"
 
 /* Keys are set in insertion order (jansson keeps it), so a document reads in
  * the order ARCHITECTURE.md lists them. */
@@ -40,6 +42,16 @@ static json_t *nvme_json(const struct homi_nvme_ctrl *c)
 	return o;
 }
 
+/* PCIe port types (PCI_EXP_TYPE_*) of bridges, by name. */
+static const char *const port_types[] = {
+	[4] = "root-port", [5] = "switch-upstream", [6] = "switch-downstream", [7] = "pcie-to-pci", [8] = "pci-to-pcie",
+};
+
+static const char *port_type_name(int type)
+{
+	return type >= 0 && (size_t)type < ARRAY_SIZE(port_types) ? port_types[type] : NULL;
+}
+
 json_t *homi_json_device(const struct homi_topology *t, size_t idx)
 {
 	const struct homi_device *d = &t->devices[idx];
@@ -63,6 +75,8 @@ json_t *homi_json_device(const struct homi_topology *t, size_t idx)
 	} else {
 		set(o, "link", json_null());
 	}
+	if (d->kind == HOMI_KIND_BRIDGE) /* an extension of 3.2: homictl draws the tree from it */
+		set(o, "port-type", str_or_null(port_type_name(d->port_type)));
 	if (d->is_pf) {
 		json_t *s = json_object(), *vfs = json_array();
 		set(s, "total-vfs", int_or_null(d->sriov.total_vfs, -1));
@@ -242,5 +256,171 @@ int homi_device_report_from_json(const json_t *doc, size_t idx, struct homi_devi
 		rep->secondaries_unknown = strdup(why ? why : "unknown");
 	}
 	*ret = rep;
+	return 0;
+}
+
+/* ---- the model from a homi-topology document (homid's answer) ------------- */
+
+static int get_int(const json_t *o, const char *key, int unknown)
+{
+	const json_t *v = json_object_get(o, key);
+	return json_is_integer(v) ? (int)json_integer_value(v) : unknown;
+}
+
+static char *get_dup(const json_t *o, const char *key, bool *oom)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	char *d = v ? strdup(v) : NULL;
+
+	*oom |= v && !d;
+	return d;
+}
+
+/* Copies string KEY of O into BUF (LEN bytes); false when it is not a
+ * string that fits. An absent or null key leaves BUF empty. */
+static bool get_str(const json_t *o, const char *key, char *buf, size_t len)
+{
+	const json_t *v = json_object_get(o, key);
+
+	buf[0] = '\0';
+	if (!v || json_is_null(v))
+		return true;
+	if (!json_is_string(v) || json_string_length(v) >= len)
+		return false;
+	memcpy(buf, json_string_value(v), json_string_length(v) + 1);
+	return true;
+}
+
+static bool get_addr(const json_t *o, const char *key, char buf[HOMI_ADDR_LEN])
+{
+	char tmp[HOMI_ADDR_LEN];
+
+	if (!get_str(o, key, buf, HOMI_ADDR_LEN))
+		return false;
+	return !buf[0] || (homi_pci_parse_addr(buf, tmp) == 0 && streq(tmp, buf));
+}
+
+static int nvme_from_json(const json_t *o, struct homi_nvme_ctrl *c)
+{
+	const json_t *ns = json_object_get(o, "namespaces"), *e;
+	bool oom = false;
+	size_t i;
+
+	if (!json_is_object(o) || !get_str(o, "name", c->name, sizeof(c->name)) || !c->name[0] || !json_is_array(ns))
+		return -EBADMSG;
+	c->model = get_dup(o, "model", &oom);
+	c->serial = get_dup(o, "serial", &oom);
+	c->firmware = get_dup(o, "firmware", &oom);
+	c->cntlid = get_int(o, "cntlid", -1);
+	c->namespaces = calloc(json_array_size(ns) + 1, sizeof(*c->namespaces));
+	if (oom || !c->namespaces)
+		return -ENOMEM;
+	json_array_foreach(ns, i, e) {
+		if (!json_is_integer(e) || json_integer_value(e) <= 0 || json_integer_value(e) > UINT32_MAX)
+			return -EBADMSG;
+		c->namespaces[c->n_namespaces++] = (uint32_t)json_integer_value(e);
+	}
+	return 0;
+}
+
+static int device_from_json(const json_t *o, struct homi_device *d)
+{
+	const json_t *link = json_object_get(o, "link"), *sriov = json_object_get(o, "sriov"), *vfs, *e;
+	const char *port = json_string_value(json_object_get(o, "port-type"));
+	bool oom = false;
+	size_t i;
+
+	if (!json_is_object(o) || !get_addr(o, "pci", d->pci) || !d->pci[0] || !get_addr(o, "parent", d->parent) ||
+	    !get_addr(o, "pf", d->pf) || !get_str(o, "host-bridge", d->host_bridge, sizeof(d->host_bridge)) ||
+	    !get_str(o, "vendor", d->vendor_str, sizeof(d->vendor_str)) ||
+	    !get_str(o, "device", d->device_str, sizeof(d->device_str)) ||
+	    !get_str(o, "class", d->class_str, sizeof(d->class_str)))
+		return -EBADMSG;
+	d->numa_node = get_int(o, "numa-node", -1);
+	d->iommu_group = get_int(o, "iommu-group", -1);
+	d->driver = get_dup(o, "driver", &oom);
+	d->have_ids = d->vendor_str[0] && d->device_str[0] && d->class_str[0];
+	if (d->have_ids) {
+		d->vendor = (unsigned)strtoul(d->vendor_str, NULL, 16);
+		d->device = (unsigned)strtoul(d->device_str, NULL, 16);
+		d->class_ = (unsigned)strtoul(d->class_str, NULL, 16);
+	}
+	if (json_is_object(link)) {
+		d->link_speed = get_dup(link, "speed", &oom);
+		d->link_width = get_int(link, "width", 0);
+	}
+	for (size_t k = 0; port && k < ARRAY_SIZE(port_types); k++)
+		if (port_types[k] && streq(port_types[k], port))
+			d->port_type = (int)k;
+	if (json_is_object(sriov)) {
+		d->is_pf = true;
+		d->sriov = (struct homi_sriov){
+			get_int(sriov, "total-vfs", -1), get_int(sriov, "num-vfs", -1), get_int(sriov, "vf-offset", -1),
+			get_int(sriov, "vf-stride", -1), get_int(sriov, "drivers-autoprobe", -1),
+		};
+		vfs = json_object_get(o, "vfs");
+		if (!json_is_array(vfs))
+			return -EBADMSG;
+		d->vfs = calloc(json_array_size(vfs) + 1, sizeof(*d->vfs));
+		if (!d->vfs)
+			return -ENOMEM;
+		json_array_foreach(vfs, i, e) {
+			if (!json_is_string(e) || homi_pci_parse_addr(json_string_value(e), d->vfs[d->n_vfs]) < 0)
+				return -EBADMSG;
+			d->n_vfs++;
+		}
+	}
+	if (json_object_get(o, "nvme")) {
+		d->has_nvme = true;
+		int r = nvme_from_json(json_object_get(o, "nvme"), &d->nvme);
+		if (r < 0)
+			return r;
+	}
+	return oom ? -ENOMEM : 0;
+}
+
+int homi_topology_from_json(const json_t *doc, struct homi_topology **ret)
+{
+	const json_t *devs = json_object_get(doc, "devices"), *warnings = json_object_get(doc, "warnings"), *e;
+	struct homi_topology *t;
+	size_t i;
+	int r = 0;
+
+	*ret = NULL;
+	if (json_integer_value(json_object_get(doc, "homi-topology")) != 1 || !json_is_array(devs) ||
+	    (warnings && !json_is_array(warnings)))
+		return -EBADMSG;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->devices = calloc(json_array_size(devs) + 1, sizeof(*t->devices));
+	if (!t->devices) {
+		free(t);
+		return -ENOMEM;
+	}
+	json_array_foreach(devs, i, e) {
+		homi_device_init(&t->devices[t->n_devices], "");
+		t->n_devices++; /* freed with the model whatever happens below */
+		r = device_from_json(e, &t->devices[i]);
+		/* in address order, each once: lookups bisect */
+		if (r >= 0 && i > 0 && strcmp(t->devices[i - 1].pci, t->devices[i].pci) >= 0)
+			r = -EBADMSG;
+		if (r < 0)
+			break;
+	}
+	if (r >= 0)
+		r = homi_topology_finish(t, NULL);
+	/* the document's warnings are the model's: finishing may repeat some */
+	for (i = 0; i < t->n_warnings; i++)
+		free(t->warnings[i]);
+	t->n_warnings = 0;
+	json_array_foreach(warnings, i, e)
+		if (r >= 0 && json_is_string(e))
+			homi_topology_warn(t, "%s", json_string_value(e));
+	if (r < 0) {
+		homi_topology_free(t);
+		return r;
+	}
+	*ret = t;
 	return 0;
 }

@@ -20,6 +20,12 @@ json_t *homi_json_device_show(const struct homi_topology *t, const struct homi_d
  * as a report on device IDX of the caller's own topology. */
 int homi_device_report_from_json(const json_t *doc, size_t idx, struct homi_device_report **ret);
 
+/* The model of a homi-topology document (homid's answer): what homictl
+ * draws when it talks to homid. The affinity table is computed again (the
+ * same rules give the same table); the warnings are the document's.
+ * -EBADMSG for a document that is not one. */
+int homi_topology_from_json(const json_t *doc, struct homi_topology **ret);
+
 /* {"homi-error": 1, "message": ..., "errno": N} */
 json_t *homi_json_error(const char *message, int err);
 

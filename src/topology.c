@@ -500,7 +500,9 @@ static void derive_ports(struct homi_topology *t, struct homi_pci *pci)
 		d->depth = depth;
 		if (d->kind != HOMI_KIND_BRIDGE)
 			continue;
-		d->port_type = pci ? homi_pci_port_type(pci, d->pci) : -ENODATA;
+		/* a model built by other means may know it already */
+		if (pci || d->port_type < 0)
+			d->port_type = pci ? homi_pci_port_type(pci, d->pci) : -ENODATA;
 		if (d->port_type < 0) {
 			/* No PCIe capability readable (a capture without config,
 			 * an unprivileged reader): the hierarchy tells. */

@@ -4,11 +4,13 @@
 #include "config.h"
 
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fixture.h"
 #include "macro.h"
+#include "model-json.h"
 #include "pci.h"
 #include "sysfs.h"
 #include "topology.h"
@@ -359,6 +361,72 @@ START_TEST(synth_gpu_server_affinity)
 }
 END_TEST
 
+/* homictl draws homid's topology from its document: the model rebuilt
+ * from the JSON gives the same document back, affinity table (computed
+ * again), port types and warnings included, for every capture. */
+START_TEST(json_round_trip)
+{
+	static const char *const fixtures[] = { "qemu-sriov", "qemu-switch", "synth-gpu-server", "gpu-h200-vm",
+						"synth-noiommu", "synth-pix-noredir" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(fixtures); i++) {
+		const char *root = fixture_unpack(fixtures[i]);
+		struct homi_sysfs *s = NULL;
+		struct homi_pci *pci = NULL;
+		struct homi_topology *t = NULL, *back = NULL;
+
+		ck_assert_int_eq(homi_sysfs_open(root, &s), 0);
+		ck_assert_int_eq(homi_pci_open(root, &pci), 0);
+		ck_assert_int_eq(homi_topology_load(s, pci, &t), 0);
+		json_t *doc = homi_json_topology(t);
+		ck_assert_int_eq(homi_topology_from_json(doc, &back), 0);
+		json_t *again = homi_json_topology(back);
+		if (!json_equal(doc, again)) {
+			char *a = json_dumps(doc, JSON_INDENT(1)), *b = json_dumps(again, JSON_INDENT(1));
+			ck_abort_msg("%s: the document changed through the model:\n%s\n---\n%s", fixtures[i], a, b);
+		}
+		ck_assert_int_eq(back->n_affinity, t->n_affinity);
+		for (size_t k = 0; k < t->n_devices; k++)
+			ck_assert_int_eq(back->devices[k].port_type, t->devices[k].port_type);
+		json_decref(again);
+		json_decref(doc);
+		homi_topology_free(back);
+		homi_topology_free(t);
+		homi_pci_free(pci);
+		homi_sysfs_free(s);
+	}
+}
+END_TEST
+
+/* What is not a homi-topology document is refused, never half read. */
+START_TEST(json_refused)
+{
+	static const char *const bad[] = {
+		"{}",
+		"{\"homi-topology\": 2, \"devices\": []}",
+		"{\"homi-topology\": 1, \"devices\": {}}",
+		"{\"homi-topology\": 1, \"devices\": [{\"pci\": \"0000:01:00.0\"}, {\"pci\": \"0000:00:01.0\"}]}",
+		"{\"homi-topology\": 1, \"devices\": [{\"pci\": \"0000:01:00.0\"}, {\"pci\": \"0000:01:00.0\"}]}",
+		"{\"homi-topology\": 1, \"devices\": [{\"pci\": \"01:00.0\"}]}",
+		"{\"homi-topology\": 1, \"devices\": [{\"pci\": \"0000:01:00.0\", \"parent\": 7}]}",
+		"{\"homi-topology\": 1, \"devices\": [{\"pci\": \"0000:01:00.0\", \"sriov\": {}}]}",
+		"{\"homi-topology\": 1, \"devices\": [{\"pci\": \"0000:01:00.0\", \"sriov\": {}, \"vfs\": [\"x\"]}]}",
+		"{\"homi-topology\": 1, \"devices\": [{\"pci\": \"0000:01:00.0\", \"nvme\": {\"name\": \"nvme0\"}}]}",
+		"{\"homi-topology\": 1, \"devices\": [{\"pci\": \"0000:01:00.0\", \"host-bridge\": "
+		"\"pci0000:00-far-too-long-for-it\"}]}",
+	};
+	struct homi_topology *t = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		json_t *doc = json_loads(bad[i], 0, NULL);
+		ck_assert_ptr_nonnull(doc);
+		ck_assert_msg(homi_topology_from_json(doc, &t) == -EBADMSG, "accepted: %s", bad[i]);
+		ck_assert_ptr_null(t);
+		json_decref(doc);
+	}
+}
+END_TEST
+
 /* A live kernel's uevent gives IDs, class and driver in one read. */
 START_TEST(uevent_fast_path)
 {
@@ -401,6 +469,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, multipath_namespaces);
 	tcase_add_test(tc, synth_gpu_server_affinity);
 	tcase_add_test(tc, uevent_fast_path);
+	tcase_add_test(tc, json_round_trip);
+	tcase_add_test(tc, json_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
