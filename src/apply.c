@@ -874,7 +874,7 @@ static int run_step(struct run *run, const struct homi_step *s)
 		run->undo = u;
 	if (!f || !u)
 		return -ENOMEM;
-	if (run->opts->cancel && *run->opts->cancel) {
+	if (run->opts->cancel && ATOMIC_GET(*run->opts->cancel)) {
 		result_add(run->res, s, fmt("cancelled before %s: the daemon is stopping", homi_op_name(s->op)));
 		return -EINTR;
 	}

@@ -25,7 +25,7 @@ struct homi_apply_opts {
 	const char *run_dir;     /* the journal (journal.json); NULL: none */
 	const char *state_dir;   /* ownership records; NULL: none */
 	bool crash_exits;        /* a crash fail point ends the process; else homi_apply returns -ECANCELED */
-	const volatile int *cancel; /* set (SIGTERM): finish the step under way, then roll back */
+	const int *cancel;          /* read atomically; set (SIGTERM): finish the step under way, then roll back */
 	struct homi_plan_opts plan;
 };
 

@@ -56,7 +56,7 @@ struct homid {
 	size_t n_managed;
 	bool ready;
 	bool snapshot_valid;       /* owned/managed/links built at least once */
-	volatile int stopping;
+	int stopping;              /* atomic: SIGTERM arrived (the main thread sets it) */
 	time_t started;
 };
 
@@ -154,7 +154,7 @@ bool homid_ready(struct homid *d)
 	return r;
 }
 
-void homid_request_stop(struct homid *d) { d->stopping = 1; }
+void homid_request_stop(struct homid *d) { ATOMIC_SET(d->stopping, 1); }
 
 /* ---- the desired state ----------------------------------------------------- */
 

@@ -54,8 +54,6 @@ struct homi_server {
 };
 
 #define ATOMIC_INC(x) __atomic_add_fetch(&(x), 1, __ATOMIC_RELAXED)
-#define ATOMIC_GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define ATOMIC_SET(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 /* Sent from the accept thread (never blocking) when no thread can be had. */
 static const char busy_line[] =
