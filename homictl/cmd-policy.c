@@ -323,19 +323,23 @@ int cmd_apply(struct ctl *ctl, int argc, char **argv)
 	if (ctl->daemon)
 		return daemon_plan_apply(ctl, "apply", argc, argv);
 	int r = ctl_open_host(ctl, &h);
+	double t_open = now_ms(), t_desired = t_open;
 
 	if (r != EXIT_OK)
 		return r;
 	r = ctl_desired(ctl, h, argc, argv, NULL, &d);
+	t_desired = now_ms();
 	if (r == EXIT_OK)
 		r = ctl_opt(ctl, "dry-run") ? plan_and_print(ctl, h, d, &popts) : ctl_run_apply(ctl, h, d, &popts);
 	if (ctl->verbose)
-		/* what a benchmark needs: in-process time and what touched the device */
+		/* what a benchmark needs: in-process time, where it went, and
+		 * what touched the device */
 		fprintf(stderr,
-			"homictl: apply: %.2f ms from policy load to result; NVMe admin writes %u, admin reads %u, "
-			"sysfs writes %u, resets %u\n",
-			now_ms() - t0, h->counters.admin_writes, h->counters.admin_reads, h->counters.sysfs_writes,
-			h->counters.resets);
+			"homictl: apply: %.2f ms from policy load to result (open %.2f, policies and topology %.2f, "
+			"observe, plan and apply %.2f); NVMe admin writes %u, admin reads %u, sysfs writes %u, "
+			"resets %u\n",
+			now_ms() - t0, t_open - t0, t_desired - t_open, now_ms() - t_desired, h->counters.admin_writes,
+			h->counters.admin_reads, h->counters.sysfs_writes, h->counters.resets);
 	homi_desired_free(d);
 	homi_host_free(h);
 	return r;
