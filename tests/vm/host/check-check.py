@@ -8,7 +8,7 @@ import json
 import os
 import sys
 
-KEYS = ['check', 'subject', 'status', 'why', 'fix', 'modes', 'vf', 'gpu']
+KEYS = ['check', 'subject', 'status', 'why', 'fix', 'modes', 'vf', 'gpu', 'pair']
 VF = '0000:01:00.1'
 fails = []
 
