@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* homictl check [PCI] [--policy FILE] [--mode M]: prints the verdicts
- * of libhomi's check (src/checks.h); exit 4 when one is FAIL. */
+ * of libhomi's check (src/checks.h); exit 4 when one is FAIL. Through homid
+ * when it runs (it reads what only root may), in-process otherwise; both
+ * print through homi_check_report_text() and homi_check_to_json(). */
 #include "config.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check-json.h"
@@ -13,9 +17,6 @@
 #include "defaults.h"
 #include "homictl.h"
 #include "policy.h"
-
-#define WRAP 100
-#define INDENT "           "
 
 /* The desired state of --policy FILE or of the policy directory (none when
  * it does not exist). Errors printed; returns an exit code. */
@@ -44,58 +45,81 @@ static int load_desired(struct ctl *ctl, const struct homi_topology *t, struct h
 	return r;
 }
 
-/* Prints PREFIX and TEXT from column 11, wrapped at WRAP columns. */
-static void print_wrapped(const char *prefix, const char *text)
+/* [{"name", "content"}] of --policy FILE, or of the *.json files of
+ * --policy DIR, named as the in-process run names them. Returns an exit code. */
+static int policy_files(struct ctl *ctl, const char *path, json_t **ret)
 {
-	size_t col = strlen(INDENT) + strlen(prefix);
-	bool first = true;
+	char **files = NULL;
+	size_t n = 0;
+	struct stat st;
+	int r;
 
-	printf("%s%s", INDENT, prefix);
-	for (const char *w = text; *w;) {
-		size_t len = strcspn(w, " ");
-		if (!first && col + 1 + len > WRAP) {
-			printf("\n%s", INDENT);
-			col = strlen(INDENT);
-		} else if (!first) {
-			putchar(' ');
-			col++;
-		}
-		printf("%.*s", (int)len, w);
-		col += len;
-		first = false;
-		for (w += len; *w == ' '; w++)
-			;
-	}
-	putchar('\n');
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return ctl_files_param(ctl, 1, (char **)&path, ret);
+	r = homi_policy_dir_files(path, &files, &n);
+	if (r < 0)
+		return ctl_fail(ctl, EXIT_ERROR, -r, "%s: %s", path, strerror(-r));
+	r = n > INT_MAX ? ctl_fail(ctl, EXIT_ERROR, E2BIG, "%s: too many policy files", path)
+			: ctl_files_param(ctl, (int)n, files, ret);
+	homi_policy_files_free(files, n);
+	return r;
 }
 
-static void print_text(const struct homi_check_report *r, size_t n_pairs_hint)
+/* Prints REP (as text, or DOC with -j: stolen); returns an exit code. */
+static int print_report(struct ctl *ctl, const struct homi_check_report *rep, json_t *doc)
 {
-	const char *group = NULL;
-	char modes[8];
+	int r = EXIT_OK;
 
-	for (size_t i = 0; i < r->n; i++) {
-		const struct homi_verdict *v = &r->v[i];
-		if (!group || !streq(group, v->pair)) {
-			if (!v->pair[0])
-				printf("%shost\n", group ? "\n" : "");
-			else if (streq(v->pair, v->gpu))
-				printf("%sGPU %s\n", group ? "\n" : "", v->gpu);
-			else
-				printf("%s%s <-> GPU %s\n", group ? "\n" : "", v->pair, v->gpu[0] ? v->gpu : "(none)");
-			group = v->pair;
-		}
-		printf("  %-7s  %-15s  %-5s  %s\n", homi_check_status_name(v->status), v->check,
-		       homi_check_modes_str(v->modes, modes, sizeof(modes)), v->subject);
-		print_wrapped("", v->why);
-		if (v->fix)
-			print_wrapped("fix: ", v->fix);
+	if (ctl->json) {
+		r = ctl_print_json(ctl, doc);
+	} else {
+		_cleanup_free_ char *text = homi_check_report_text(rep);
+		json_decref(doc);
+		if (!text)
+			return ctl_fail(ctl, EXIT_ERROR, ENOMEM, "homictl: out of memory");
+		fputs(text, stdout);
 	}
-	if (!n_pairs_hint)
-		printf("\nNo VF is delegated to vfio-pci by a policy: only the host was checked.\n");
-	printf("\n%zu PASS, %zu WARN, %zu FAIL, %zu UNKNOWN (modes %s)\n", homi_check_count(r, HOMI_CHECK_PASS),
-	       homi_check_count(r, HOMI_CHECK_WARN), homi_check_count(r, HOMI_CHECK_FAIL),
-	       homi_check_count(r, HOMI_CHECK_UNKNOWN), homi_check_modes_str(r->modes, modes, sizeof(modes)));
+	if (r == EXIT_OK && homi_check_count(rep, HOMI_CHECK_FAIL))
+		r = EXIT_CHECK_FAIL;
+	return r;
+}
+
+/* check through homid, which reads what needs root (NVMe admin data,
+ * /dev/vfio): the policies of --policy travel as contents, and the report
+ * comes back as a homi-check document. */
+static int daemon_check(struct ctl *ctl, const char *only, const char *mode)
+{
+	const char *path = ctl_opt(ctl, "policy");
+	struct homi_check_report *rep = NULL;
+	json_t *params = json_object(), *doc = NULL, *files = NULL;
+	int r;
+
+	if (!params)
+		return ctl_fail(ctl, EXIT_ERROR, ENOMEM, "homictl: out of memory");
+	if (only)
+		json_object_set_new(params, "pci", json_string(only));
+	if (mode)
+		json_object_set_new(params, "mode", json_string(mode));
+	if (path) {
+		r = policy_files(ctl, path, &files);
+		if (r != EXIT_OK) {
+			json_decref(params);
+			return r;
+		}
+		json_object_set_new(params, "files", files);
+	}
+	r = ctl_call(ctl, "check", params, &doc);
+	if (r != EXIT_OK)
+		return r;
+	int e = homi_check_report_from_json(doc, &rep);
+	if (e < 0)
+		r = ctl_fail(ctl, EXIT_ERROR, -e, "homid (%s): its check answer is not a homi-check document: %s",
+			     ctl->socket, strerror(-e));
+	else
+		r = print_report(ctl, rep, json_incref(doc));
+	homi_check_report_free(rep);
+	json_decref(doc);
+	return r;
 }
 
 int cmd_check(struct ctl *ctl, int argc, char **argv)
@@ -118,6 +142,8 @@ int cmd_check(struct ctl *ctl, int argc, char **argv)
 					argv[0]);
 		opts.only = only;
 	}
+	if (ctl->daemon)
+		return daemon_check(ctl, opts.only, mode);
 	r = ctl_load_topology(ctl, &t);
 	if (r != EXIT_OK)
 		return r;
@@ -132,15 +158,7 @@ int cmd_check(struct ctl *ctl, int argc, char **argv)
 		r = ctl_fail(ctl, EXIT_ERROR, -e, "%s", error ? error : strerror(-e));
 		goto out;
 	}
-	size_t pairs = 0;
-	for (size_t i = 0; i < rep->n; i++)
-		pairs += rep->v[i].pair[0] != '\0';
-	if (ctl->json)
-		r = ctl_print_json(ctl, homi_check_to_json(rep));
-	else
-		print_text(rep, pairs);
-	if (r == EXIT_OK && homi_check_count(rep, HOMI_CHECK_FAIL))
-		r = EXIT_CHECK_FAIL;
+	r = print_report(ctl, rep, ctl->json ? homi_check_to_json(rep) : NULL);
 out:
 	free(error);
 	homi_check_report_free(rep);

@@ -48,9 +48,9 @@ void homi_report_add(struct homi_check_report *r, const char *check, const char 
 	v = &r->v[r->n];
 	memset(v, 0, sizeof(*v));
 	v->subject = strdup(subject);
-	if (!v->subject || !why)
+	v->check = strdup(check);
+	if (!v->subject || !v->check || !why)
 		goto oom_v;
-	v->check = check;
 	v->modes = modes;
 	v->status = st;
 	v->why = why;
@@ -64,6 +64,7 @@ void homi_report_add(struct homi_check_report *r, const char *check, const char 
 	return;
 oom_v:
 	free(v->subject);
+	free(v->check);
 oom:
 	free(why);
 	free(fix);
@@ -75,6 +76,7 @@ struct homi_check_report *homi_check_report_free(struct homi_check_report *r)
 	if (!r)
 		return NULL;
 	for (size_t i = 0; i < r->n; i++) {
+		free(r->v[i].check);
 		free(r->v[i].subject);
 		free(r->v[i].why);
 		free(r->v[i].fix);
@@ -99,6 +101,16 @@ const char *homi_check_status_name(enum homi_check_status st)
 		[HOMI_CHECK_FAIL] = "FAIL", [HOMI_CHECK_UNKNOWN] = "UNKNOWN",
 	};
 	return (unsigned)st < ARRAY_SIZE(names) ? names[st] : "UNKNOWN";
+}
+
+int homi_check_status_parse(const char *s, enum homi_check_status *ret)
+{
+	for (enum homi_check_status st = HOMI_CHECK_PASS; st <= HOMI_CHECK_UNKNOWN; st++)
+		if (streq(s, homi_check_status_name(st))) {
+			*ret = st;
+			return 0;
+		}
+	return -EINVAL;
 }
 
 const char *homi_check_modes_str(unsigned modes, char *buf, size_t len)

@@ -39,7 +39,7 @@ enum {
 };
 
 struct homi_verdict {
-	const char *check;          /* "acs", "iommu-group", ... (static) */
+	char *check;                /* "acs", "iommu-group", ... */
 	char *subject;              /* what was examined: "0000:02:01.0", "host", "0000:04:00.1 <-> 0000:03:00.0" */
 	char vf[HOMI_ADDR_LEN];     /* the pair's VF ("" host-wide or while the VF is not enabled) */
 	char gpu[HOMI_ADDR_LEN];    /* the pair's GPU ("" none) */
@@ -88,7 +88,14 @@ struct homi_check_report *homi_check_report_free(struct homi_check_report *r);
 size_t homi_check_count(const struct homi_check_report *r, enum homi_check_status st);
 
 const char *homi_check_status_name(enum homi_check_status st);
+/* "PASS" ... "UNKNOWN" -> status; -EINVAL for anything else. */
+int homi_check_status_parse(const char *s, enum homi_check_status *ret);
 /* "H D G" for HOMI_MODES_ALL, written into BUF (8 bytes suffice); returns BUF. */
 const char *homi_check_modes_str(unsigned modes, char *buf, size_t len);
 /* "H,D", "hd", "G" -> bits; -EINVAL for anything else. */
 int homi_check_modes_parse(const char *s, unsigned *ret);
+
+/* The human view of a report, as `homictl check` prints it: verdicts
+ * grouped by pair, evidence and fix wrapped at 100 columns, a summary line.
+ * Returns a new string (caller frees), or NULL when out of memory. */
+char *homi_check_report_text(const struct homi_check_report *r);

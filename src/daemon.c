@@ -1046,9 +1046,13 @@ static json_t *m_check(const struct call *c)
 	struct homi_pci *lp = NULL;
 	_cleanup_free_ char *err = NULL;
 	char addr[HOMI_ADDR_LEN];
+	bool bad;
+	const json_t *files = files_param(c, &bad);
 	json_t *reply;
 	int r;
 
+	if (bad)
+		return bad_params(c, "files: expected [{\"name\", \"content\"}]");
 	if (pci) {
 		if (homi_pci_parse_addr(pci, addr) < 0)
 			return bad_params(c, "pci: expected a PCI address");
@@ -1061,7 +1065,7 @@ static json_t *m_check(const struct call *c)
 				      "check reads the machine's sysfs: not available on a simulated host", NULL);
 	if (!change_begin(d))
 		return busy(c);
-	r = build_desired(d, NULL, NULL, NULL, &want, &err);
+	r = build_desired(d, files, NULL, NULL, &want, &err); /* FILES: the caller's policies instead of ours */
 	if (r < 0) {
 		reply = homi_rpc_error(c->req->id, HOMI_RPC_POLICY_ERROR, err ? err : strerror(-r), NULL);
 		goto out;

@@ -409,6 +409,15 @@ static int add_dir(struct pending *pd, const char *dir, struct policy_errors *er
 	return first;
 }
 
+int homi_policy_dir_files(const char *dir, char ***ret, size_t *ret_n)
+{
+	*ret = NULL;
+	*ret_n = 0;
+	return list_dir(dir, ret, ret_n);
+}
+
+void homi_policy_files_free(char **v, size_t n) { strv_free(v, n); }
+
 int homi_policy_add_path(struct homi_policy *p, const char *path, char **ret_errors)
 {
 	struct policy_errors errs = {};

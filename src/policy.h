@@ -87,6 +87,10 @@ int homi_policy_add_buffer(struct homi_policy *p, const char *name, const char *
  * none is added. Returns the first problem's code: the errno of an
  * unreadable file, or -EINVAL. */
 int homi_policy_add_path(struct homi_policy *p, const char *path, char **ret_errors);
+/* The paths of the files homi_policy_add_path() adds from directory DIR,
+ * in its order; free with homi_policy_files_free(). Returns 0 or -errno. */
+int homi_policy_dir_files(const char *dir, char ***ret, size_t *ret_n);
+void homi_policy_files_free(char **v, size_t n);
 /* Number of documents added. */
 size_t homi_policy_count(const struct homi_policy *p);
 /* Name of document I (as given to add_buffer, or the file's path), in the

@@ -1196,6 +1196,172 @@ START_TEST(run_selects_pairs)
 }
 END_TEST
 
+/* ---- the homi-check document and back ------------------------------------- */
+
+/* homi_check_report_from_json(homi_check_to_json(R)) prints the same text and
+ * the same document as R; returns the document. */
+static json_t *ck_round_trip(const struct homi_check_report *r)
+{
+	struct homi_check_report *back = NULL;
+	json_t *doc = homi_check_to_json(r), *again;
+	char *text, *text_back;
+
+	ck_assert_ptr_nonnull(doc);
+	ck_assert_int_eq(homi_check_report_from_json(doc, &back), 0);
+	ck_assert_uint_eq(back->n, r->n);
+	ck_assert_uint_eq(back->modes, r->modes);
+	for (size_t i = 0; i < r->n; i++) {
+		const struct homi_verdict *a = &r->v[i], *b = &back->v[i];
+		ck_assert_str_eq(a->check, b->check);
+		ck_assert_str_eq(a->subject, b->subject);
+		ck_assert_str_eq(a->vf, b->vf);
+		ck_assert_str_eq(a->gpu, b->gpu);
+		ck_assert_str_eq(a->pair, b->pair);
+		ck_assert_uint_eq(a->modes, b->modes);
+		ck_assert_int_eq(a->status, b->status);
+		ck_assert_str_eq(a->why, b->why);
+		ck_assert(streq_ptr(a->fix, b->fix));
+	}
+	text = homi_check_report_text(r);
+	text_back = homi_check_report_text(back);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_nonnull(text_back);
+	ck_assert_str_eq(text, text_back);
+	again = homi_check_to_json(back);
+	ck_assert(json_equal(doc, again));
+	json_decref(again);
+	free(text);
+	free(text_back);
+	homi_check_report_free(back);
+	return doc;
+}
+
+static void ck_round_trip_run(const struct homi_check_env *env, const struct homi_desired *d, const char *only,
+			      unsigned m)
+{
+	struct homi_check_opts o = { .only = only, .modes = m };
+	struct homi_check_report *r = NULL;
+	char *err = NULL;
+
+	ck_assert_msg(homi_check_run(env, d, &o, &r, &err) == 0, "%s", err ? err : "?");
+	ck_assert_uint_gt(r->n, 0);
+	json_decref(ck_round_trip(r));
+	homi_check_report_free(r);
+}
+
+START_TEST(json_round_trip)
+{
+	static const char *const fixtures[] = { "synth-gpu-server", "qemu-switch", "synth-noiommu", "gpu-h200-vm" };
+	struct tree tr;
+
+	/* The reports of the golden cases: every fixture without a policy (the
+	 * host alone) and with the VFs of a policy, a VF not enabled ("VF1 of
+	 * PF"), a GPU's own checks, one mode. */
+	for (size_t i = 0; i < ARRAY_SIZE(fixtures); i++) {
+		tree_open(&tr, fixtures[i]);
+		struct homi_check_env env = { .sysfs = tr.s, .pci = tr.pci, .t = tr.t };
+		ck_round_trip_run(&env, NULL, NULL, 0);
+		ck_round_trip_run(&env, NULL, NULL, H);
+		tree_close(&tr);
+	}
+	tree_open(&tr, "synth-gpu-server");
+	struct homi_check_env env = { .sysfs = tr.s, .pci = tr.pci, .t = tr.t };
+	struct homi_desired *d = desired(
+		tr.t, "{\"homi-policy\": 1, \"devices\": ["
+		      "{\"match\": {\"pci\": \"0000:04:00.0\"}, \"vfs\": ["
+		      "{\"vf\": 1, \"driver\": \"vfio-pci\", \"vq\": 2, \"vi\": 1, \"gpu\": \"nearest\"},"
+		      "{\"vf\": 3, \"driver\": \"vfio-pci\", \"vq\": 2, \"vi\": 1, \"gpu\": \"none\"}]},"
+		      "{\"match\": {\"pci\": \"0000:44:00.0\"}, \"vfs\": ["
+		      "{\"vf\": 1, \"driver\": \"vfio-pci\", \"vq\": 2, \"vi\": 1, \"gpu\": \"0000:03:00.0\"}]}]}");
+	ck_round_trip_run(&env, d, NULL, 0);
+	ck_round_trip_run(&env, d, NULL, D | G);
+	ck_round_trip_run(&env, d, "0000:44:00.0", 0);
+	ck_round_trip_run(&env, d, "0000:43:00.0", 0);
+	ck_round_trip_run(&env, d, "0000:04:00.2", H);
+	homi_desired_free(d);
+	tree_close(&tr);
+
+	/* Built verdicts: a fix, none, every status. */
+	struct homi_check_report *r = report(ALL);
+	struct homi_pair_facts f = { .vf = "0000:04:00.1", .gpu = "0000:03:00.0", .label = "0000:04:00.1" };
+	homi_report_add(r, "modules", "host", NULL, ALL, HOMI_CHECK_PASS, strdup("loaded"), NULL);
+	homi_report_add(r, "acs", "0000:02:00.0", &f, D, HOMI_CHECK_FAIL, strdup("redirect"), strdup("setpci"));
+	homi_report_add(r, "vf-online", "0000:04:00.1", &f, H | G, HOMI_CHECK_UNKNOWN, strdup("no  admin data"), NULL);
+	homi_report_add(r, "gpu", "0000:04:00.1", &f, ALL, HOMI_CHECK_WARN, strdup("far"), strdup("move it"));
+	ck_assert(!r->oom);
+	json_t *doc = ck_round_trip(r);
+	homi_check_report_free(r);
+
+	/* An empty report is a document too. */
+	r = report(H);
+	json_decref(ck_round_trip(r));
+	homi_check_report_free(r);
+
+	/* What is not a homi-check 1 document. */
+	static const char *const bad[] = {
+		"[]",
+		"{}",
+		"{\"homi-check\": 2, \"modes\": [\"H\"], \"checks\": [], "
+		"\"summary\": {\"pass\": 0, \"warn\": 0, \"fail\": 0, \"unknown\": 0}}",
+		"{\"homi-check\": 1, \"modes\": [], \"checks\": [], "
+		"\"summary\": {\"pass\": 0, \"warn\": 0, \"fail\": 0, \"unknown\": 0}}",
+		"{\"homi-check\": 1, \"modes\": [\"H\", \"H\"], \"checks\": [], "
+		"\"summary\": {\"pass\": 0, \"warn\": 0, \"fail\": 0, \"unknown\": 0}}",
+		"{\"homi-check\": 1, \"modes\": [\"h\"], \"checks\": [], "
+		"\"summary\": {\"pass\": 0, \"warn\": 0, \"fail\": 0, \"unknown\": 0}}",
+		"{\"homi-check\": 1, \"modes\": [\"H\"], \"checks\": {}, "
+		"\"summary\": {\"pass\": 0, \"warn\": 0, \"fail\": 0, \"unknown\": 0}}",
+		"{\"homi-check\": 1, \"modes\": [\"H\"], \"checks\": []}",
+		"{\"homi-check\": 1, \"modes\": [\"H\"], \"checks\": [], "
+		"\"summary\": {\"pass\": 1, \"warn\": 0, \"fail\": 0, \"unknown\": 0}}",
+	};
+	struct homi_check_report *back = (void *)1;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		json_t *j = json_loads(bad[i], 0, NULL);
+		ck_assert_ptr_nonnull(j);
+		ck_assert_msg(homi_check_report_from_json(j, &back) == -EBADMSG, "accepted %s", bad[i]);
+		ck_assert_ptr_null(back);
+		json_decref(j);
+	}
+	/* A well-formed document made bad one key at a time. */
+	static const struct {
+		const char *key;
+		json_t *(*value)(void);
+	} breaks[] = {
+		{ "check", json_null },    { "subject", json_true }, { "status", json_null }, { "why", json_null },
+		{ "fix", json_false },     { "modes", json_null },   { "vf", json_true },     { "gpu", json_false },
+		{ "pair", json_true },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(breaks); i++) {
+		json_t *j = json_deep_copy(doc);
+		json_t *c = json_array_get(json_object_get(j, "checks"), 1);
+		json_object_set_new(c, breaks[i].key, breaks[i].value());
+		ck_assert_msg(homi_check_report_from_json(j, &back) == -EBADMSG, "accepted a bad %s", breaks[i].key);
+		json_object_del(c, breaks[i].key);
+		ck_assert_msg(homi_check_report_from_json(j, &back) == -EBADMSG, "accepted no %s",
+			      breaks[i].key);
+		json_decref(j);
+	}
+	static const char *const statuses[] = { "pass", "OK", "" };
+	for (size_t i = 0; i < ARRAY_SIZE(statuses); i++) {
+		json_t *j = json_deep_copy(doc);
+		json_object_set_new(json_array_get(json_object_get(j, "checks"), 0), "status",
+				    json_string(statuses[i]));
+		ck_assert_int_eq(homi_check_report_from_json(j, &back), -EBADMSG);
+		json_decref(j);
+	}
+	json_t *j = json_deep_copy(doc); /* a verdict about a mode not evaluated */
+	json_array_remove(json_object_get(j, "modes"), 0);
+	ck_assert_int_eq(homi_check_report_from_json(j, &back), -EBADMSG);
+	json_decref(j);
+	j = json_deep_copy(doc); /* an address too long for its field */
+	json_object_set_new(json_array_get(json_object_get(j, "checks"), 1), "vf", json_string("0000:04:00.1.too.long"));
+	ck_assert_int_eq(homi_check_report_from_json(j, &back), -EBADMSG);
+	json_decref(j);
+	json_decref(doc);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("check");
@@ -1223,6 +1389,7 @@ static Suite *suite(void)
 	tcase_add_test(facts, facts_short_config);
 	tcase_add_test(facts, nvml_probe);
 	tcase_add_test(facts, run_selects_pairs);
+	tcase_add_test(facts, json_round_trip);
 	tcase_set_timeout(facts, 30);
 	suite_add_tcase(s, facts);
 	return s;

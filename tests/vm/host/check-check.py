@@ -8,7 +8,7 @@ import json
 import os
 import sys
 
-KEYS = ['check', 'subject', 'status', 'why', 'fix', 'modes', 'vf', 'gpu']
+KEYS = ['check', 'subject', 'status', 'why', 'fix', 'modes', 'vf', 'gpu', 'pair']
 VF = '0000:01:00.1'
 fails = []
 
@@ -75,7 +75,20 @@ def main(d):
     off = load(d, 'check-offline.json')
     if status(off, 'vf-online', 'H') != 'FAIL':
         fail('check-offline.json: vf-online is %s, expected FAIL' % status(off, 'vf-online', 'H'))
-    print('check: %d documents verified, %d problems' % (3, len(fails)))
+    n = 3
+    if os.path.exists(os.path.join(d, 'check-user-homid.json')):
+        # uid 1000: in-process the secondary's state is unknown, through homid
+        # (root) it is read
+        direct = load(d, 'check-user-direct.json')
+        homid = load(d, 'check-user-homid.json')
+        n += 2
+        if status(direct, 'vf-online', 'H') != 'UNKNOWN':
+            fail('check-user-direct.json: vf-online is %s, expected UNKNOWN' % status(direct, 'vf-online', 'H'))
+        if status(homid, 'vf-online', 'H') != 'PASS':
+            fail('check-user-homid.json: vf-online is %s, expected PASS' % status(homid, 'vf-online', 'H'))
+    else:
+        fail('check-user-homid.json not exported (no setpriv in the guest?)')
+    print('check: %d documents verified, %d problems' % (n, len(fails)))
     return 1 if fails else 0
 
 

@@ -7,8 +7,9 @@
 # with that reason; modes D and G FAIL (IOMMU on, no dma-buf importer), so
 # `check` exits 4 and `check --mode H` exits 0. A node with the wrong mode
 # and an offline secondary each turn their check to FAIL; an unprivileged
-# user gets UNKNOWN, never FAIL, for what it cannot read. The host part
-# checks the exported JSON documents.
+# user gets UNKNOWN, never FAIL, for what it cannot read in-process, and
+# through homid (root) the verdicts root gets. The host part checks the
+# exported JSON documents.
 # run-vm: --vfs 4 --policy policies/qemu-testbed.json
 set -eu
 # shellcheck source=/dev/null
@@ -94,6 +95,39 @@ if command -v setpriv > /dev/null; then
 	expect UNKNOWN vf-online /tmp/user.txt
 	expect PASS vf-driver /tmp/user.txt
 	[ "$rc" = 0 ] || vm_fail "unprivileged check exited $rc"
+fi
+
+vm_log "homid runs: check goes through it, so uid 1000 gets what only root reads"
+if command -v setpriv > /dev/null; then
+	homid --foreground > /tmp/homid.log 2>&1 &
+	HOMID=$!
+	homictl wait --ready --timeout 60 || { cat /tmp/homid.log; vm_fail "homid not ready"; }
+	set +e
+	setpriv --reuid=1000 --regid=1000 --clear-groups homictl --direct -j check --mode H \
+		> /tmp/check-user-direct.json; rc_direct=$?
+	setpriv --reuid=1000 --regid=1000 --clear-groups homictl -j check --mode H > /tmp/check-user-homid.json
+	rc_homid=$?
+	setpriv --reuid=1000 --regid=1000 --clear-groups homictl check --mode H > /tmp/user-homid.txt 2>&1
+	rc_text=$?
+	homictl --direct check --mode H > /tmp/root-direct.txt 2>&1; rc_root=$?
+	setpriv --reuid=1000 --regid=1000 --clear-groups homictl check --mode H --policy /nonexistent.json \
+		> /tmp/user-homid-nopolicy.txt 2>&1; rc_nopolicy=$?
+	set -e
+	cat /tmp/user-homid.txt
+	[ "$rc_direct" = 0 ] && [ "$rc_homid" = 0 ] && [ "$rc_text" = 0 ] && [ "$rc_root" = 0 ] ||
+		vm_fail "check --mode H exits: uid 1000 direct $rc_direct, through homid $rc_homid/$rc_text, root $rc_root"
+	expect PASS vf-online /tmp/user-homid.txt
+	grep -Eq "is online with 2 VQ and 1 VI" /tmp/user-homid.txt || vm_fail "uid 1000 through homid: secondary not online"
+	# through homid as uid 1000, the very text root gets in-process
+	diff -u /tmp/root-direct.txt /tmp/user-homid.txt || vm_fail "check through homid differs from root's in-process check"
+	# --policy travels as contents: homid reads no path for the caller
+	[ "$rc_nopolicy" = 1 ] || { cat /tmp/user-homid-nopolicy.txt; vm_fail "a missing --policy through homid: exit $rc_nopolicy"; }
+	grep -q '^/nonexistent.json: ' /tmp/user-homid-nopolicy.txt || { cat /tmp/user-homid-nopolicy.txt; vm_fail "missing --policy not named"; }
+	homi-vm-export /tmp/check-user-direct.json
+	homi-vm-export /tmp/check-user-homid.json
+	kill "$HOMID"
+	wait "$HOMID" || { cat /tmp/homid.log; vm_fail "homid exited with status $?"; }
+	[ ! -e /run/homi/homid.sock ] || vm_fail "socket left after SIGTERM"
 fi
 
 vm_log "the VF's secondary offline: vf-online FAIL"
