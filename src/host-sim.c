@@ -784,53 +784,20 @@ static int sim_reader(struct homi_host *h, struct homi_host **ret)
 	return 0;
 }
 
-static const struct homi_host_ops sim_ops = {
-	.name = "simulated",
-	.topology = sim_topology,
-	.primary_caps = sim_primary_caps,
-	.secondaries = sim_secondaries,
-	.namespaces = sim_namespaces,
-	.ns_controllers = sim_ns_controllers,
-	.vfio_users = sim_vfio_users,
-	.ns_users = sim_ns_users,
-	.holds_root_fs = sim_holds_root_fs,
-	.vfio_node = sim_vfio_node,
-	.read_attr = sim_read_attr,
-	.lookup_user = sim_lookup_user,
-	.lookup_group = sim_lookup_group,
-	.write_attr = sim_write_attr,
-	.drivers_probe = sim_drivers_probe,
-	.unbind = sim_unbind,
-	.virt_mgmt = sim_virt_mgmt,
-	.ns_attach = sim_ns_attach,
-	.vfio_chown = sim_vfio_chown,
-	.reader = sim_reader,
-	.free = sim_free,
-};
+/* What the simulated host and its reader share: the reader's change ops
+ * are these too, and fail with -EROFS on a reader. */
+#define SIM_OPS                                                                                                    \
+	.name = "simulated", .topology = sim_topology, .primary_caps = sim_primary_caps,                              \
+	.secondaries = sim_secondaries, .namespaces = sim_namespaces, .ns_controllers = sim_ns_controllers,           \
+	.vfio_users = sim_vfio_users, .ns_users = sim_ns_users, .holds_root_fs = sim_holds_root_fs,                   \
+	.vfio_node = sim_vfio_node, .read_attr = sim_read_attr, .lookup_user = sim_lookup_user,                       \
+	.lookup_group = sim_lookup_group, .write_attr = sim_write_attr, .drivers_probe = sim_drivers_probe,           \
+	.unbind = sim_unbind, .virt_mgmt = sim_virt_mgmt, .ns_attach = sim_ns_attach, .vfio_chown = sim_vfio_chown
+
+static const struct homi_host_ops sim_ops = { SIM_OPS, .reader = sim_reader, .free = sim_free };
 
 /* The same ops on the same machine; the change ops fail with -EROFS. */
-static const struct homi_host_ops sim_reader_ops = {
-	.name = "simulated",
-	.topology = sim_topology,
-	.primary_caps = sim_primary_caps,
-	.secondaries = sim_secondaries,
-	.namespaces = sim_namespaces,
-	.ns_controllers = sim_ns_controllers,
-	.vfio_users = sim_vfio_users,
-	.ns_users = sim_ns_users,
-	.holds_root_fs = sim_holds_root_fs,
-	.vfio_node = sim_vfio_node,
-	.read_attr = sim_read_attr,
-	.lookup_user = sim_lookup_user,
-	.lookup_group = sim_lookup_group,
-	.write_attr = sim_write_attr,
-	.drivers_probe = sim_drivers_probe,
-	.unbind = sim_unbind,
-	.virt_mgmt = sim_virt_mgmt,
-	.ns_attach = sim_ns_attach,
-	.vfio_chown = sim_vfio_chown,
-	.free = sim_reader_free,
-};
+static const struct homi_host_ops sim_reader_ops = { SIM_OPS, .free = sim_reader_free };
 
 int homi_host_sim(const struct homi_sim_config *cfg, struct homi_host **ret)
 {

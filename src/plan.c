@@ -13,6 +13,7 @@
 
 #include "macro.h"
 #include "plan.h"
+#include "strv.h"
 
 struct builder {
 	const struct homi_observed *o;
@@ -35,24 +36,7 @@ static _printf_(2, 3) void fail(struct builder *b, const char *fmt, ...)
 	b->n_errors++;
 }
 
-static _printf_(2, 3) void note(struct builder *b, const char *fmt, ...)
-{
-	struct homi_plan *p = b->plan;
-	char *s = NULL, **n;
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	n = s ? realloc(p->notes, (p->n_notes + 1) * sizeof(*n)) : NULL;
-	if (!n) {
-		free(s);
-		return;
-	}
-	p->notes = n;
-	p->notes[p->n_notes++] = s;
-}
+#define note(b, ...) ((void)homi_strv_appendf(&(b)->plan->notes, &(b)->plan->n_notes, __VA_ARGS__))
 
 static struct homi_step *add(struct builder *b, enum homi_op op, const char *pf)
 {

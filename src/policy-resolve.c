@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "macro.h"
 #include "policy-internal.h"
 #include "policy.h"
+#include "strv.h"
 #include "topology.h"
 
 #define VF_MAX 65535
@@ -48,24 +48,7 @@ struct resolver {
 
 #define err(r, ...) policy_errors_add(&(r)->errs, __VA_ARGS__)
 
-static _printf_(2, 3) void note(struct resolver *r, const char *fmt, ...)
-{
-	char *s = NULL, **n;
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	n = s ? realloc(r->notes, (r->n_notes + 1) * sizeof(*n)) : NULL;
-	if (!n) {
-		free(s);
-		r->notes_oom = true;
-		return;
-	}
-	r->notes = n;
-	r->notes[r->n_notes++] = s;
-}
+#define note(r, ...) ((r)->notes_oom |= homi_strv_appendf(&(r)->notes, &(r)->n_notes, __VA_ARGS__) < 0)
 
 static bool is_pf(const struct homi_device *d)
 {
