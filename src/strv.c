@@ -8,15 +8,12 @@
 
 #include "strv.h"
 
-int homi_strv_appendf(char ***v, size_t *n, const char *fmt, ...)
+int homi_strv_appendv(char ***v, size_t *n, const char *fmt, va_list ap)
 {
 	char *s = NULL, **grown;
-	va_list ap;
 
-	va_start(ap, fmt);
 	if (vasprintf(&s, fmt, ap) < 0)
 		s = NULL;
-	va_end(ap);
 	grown = s ? realloc(*v, (*n + 1) * sizeof(*grown)) : NULL;
 	if (!grown) {
 		free(s);
@@ -25,4 +22,15 @@ int homi_strv_appendf(char ***v, size_t *n, const char *fmt, ...)
 	*v = grown;
 	grown[(*n)++] = s;
 	return 0;
+}
+
+int homi_strv_appendf(char ***v, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = homi_strv_appendv(v, n, fmt, ap);
+	va_end(ap);
+	return r;
 }

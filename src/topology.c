@@ -13,6 +13,7 @@
 #include "macro.h"
 #include "pci.h"
 #include "topology.h"
+#include "strv.h"
 
 #define PCI_CLASS_NVME_MASK 0xffff00u
 #define PCI_CLASS_NVME 0x010800u     /* mass storage, non-volatile memory */
@@ -28,22 +29,11 @@ struct loader {
 
 void homi_topology_warn(struct homi_topology *t, const char *fmt, ...)
 {
-	char *msg = NULL, **w;
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	(void)homi_strv_appendv(&t->warnings, &t->n_warnings, fmt, ap); /* a warning lost to ENOMEM */
 	va_end(ap);
-	if (!msg)
-		return;
-	w = realloc(t->warnings, (t->n_warnings + 1) * sizeof(*w));
-	if (!w) {
-		free(msg);
-		return;
-	}
-	t->warnings = w;
-	t->warnings[t->n_warnings++] = msg;
 }
 
 #define warn(l, ...) homi_topology_warn((l)->t, __VA_ARGS__)
