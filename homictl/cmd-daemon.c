@@ -15,6 +15,21 @@
 #include "plan-json.h"
 #include "rpc.h"
 
+/* The errno of -j's homi-error for an error homid answered. */
+static int rpc_errno(int code)
+{
+	switch (code) {
+	case HOMI_RPC_NOT_AUTHORIZED: return EACCES;
+	case HOMI_RPC_POLICY_ERROR:
+	case HOMI_RPC_PLAN_INFEASIBLE:
+	case HOMI_RPC_INVALID_PARAMS: return EINVAL;
+	case HOMI_RPC_APPLY_FAILED: return EIO;
+	case HOMI_RPC_BUSY: return EBUSY;
+	case HOMI_RPC_METHOD_NOT_FOUND: return ENOSYS;
+	default: return EPROTO;
+	}
+}
+
 int ctl_call(struct ctl *ctl, const char *method, json_t *params, json_t **ret_result)
 {
 	char *message = NULL;
@@ -36,7 +51,8 @@ int ctl_call(struct ctl *ctl, const char *method, json_t *params, json_t **ret_r
 			else
 				ctl_print_apply_doc(data);
 		}
-		r = ctl_fail(ctl->json && data ? NULL : ctl, EXIT_ERROR, EPERM, "%s", message ? message : "homid refused");
+		r = ctl_fail(ctl->json && data ? NULL : ctl, EXIT_ERROR, rpc_errno(code), "%s",
+			     message ? message : "homid refused");
 		json_decref(data);
 		free(message);
 		return r;
