@@ -162,10 +162,13 @@ void ctl_print_apply_doc(const json_t *doc)
 			printf("     %s\n", json_string_value(json_object_get(s, "error")));
 		free(d);
 	}
+	json_array_foreach(json_object_get(doc, "notes"), i, s)
+		printf("note: %s\n", json_string_value(s));
 	json_array_foreach(json_object_get(doc, "not-undone"), i, s)
 		printf("NOT UNDONE: %s\n", json_string_value(json_object_get(s, "why")));
 	if (!result)
 		return;
+	size_t n_not_undone = json_array_size(json_object_get(doc, "not-undone"));
 	if (streq(result, "applied"))
 		printf("Applied %zu step%s.\n", json_array_size(steps), json_array_size(steps) == 1 ? "" : "s");
 	else if (streq(result, "nothing-to-do"))
@@ -173,7 +176,7 @@ void ctl_print_apply_doc(const json_t *doc)
 	else if (streq(result, "rolled-back"))
 		printf("Rolled back: every step done was undone.\n");
 	else
-		printf("FAILED: not everything could be undone.\n");
+		printf("FAILED: %zu step%s could not be undone.\n", n_not_undone, n_not_undone == 1 ? "" : "s");
 }
 
 static void print_status(const json_t *st)

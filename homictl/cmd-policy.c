@@ -227,33 +227,14 @@ int cmd_plan(struct ctl *ctl, int argc, char **argv)
 	return r;
 }
 
+/* One printer for both paths: homid's document and the in-process result. */
 static void print_result(const struct homi_apply_result *res)
 {
-	for (size_t i = 0; i < res->n_steps; i++) {
-		const struct homi_step_result *s = &res->steps[i];
-		char *d = homi_step_describe(&s->step);
-		printf("%3zu. %-70s %s\n", i + 1, d ? d : "?", s->error ? "FAILED" : s->undone ? "undone" : "done");
-		if (s->error)
-			printf("     %s\n", s->error);
-		free(d);
-	}
-	for (size_t i = 0; i < res->n_notes; i++)
-		printf("note: %s\n", res->notes[i]);
-	for (size_t i = 0; i < res->n_not_undone; i++)
-		printf("NOT UNDONE: %s\n", res->not_undone_why[i]);
-	switch (res->outcome) {
-	case HOMI_APPLY_APPLIED:
-		printf("Applied %zu step%s.\n", res->n_steps, res->n_steps == 1 ? "" : "s");
-		break;
-	case HOMI_APPLY_NOTHING_TO_DO:
-		printf("Nothing to do.\n");
-		break;
-	case HOMI_APPLY_ROLLED_BACK:
-		printf("Rolled back: every step done was undone.\n");
-		break;
-	default:
-		printf("FAILED: %zu step%s could not be undone.\n", res->n_not_undone, res->n_not_undone == 1 ? "" : "s");
-	}
+	json_t *doc = homi_apply_result_to_json(res);
+
+	if (doc)
+		ctl_print_apply_doc(doc);
+	json_decref(doc);
 }
 
 int ctl_run_apply(struct ctl *ctl, struct homi_host *h, const struct homi_desired *d,

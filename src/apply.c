@@ -1185,5 +1185,9 @@ json_t *homi_apply_result_to_json(const struct homi_apply_result *r)
 	}
 	json_object_set_new(o, "not-undone", nu);
 	json_object_set_new(o, "error", r->error ? json_string(r->error) : json_null());
+	json_t *notes = json_array();
+	for (size_t i = 0; i < r->n_notes; i++)
+		json_array_append_new(notes, json_string(r->notes[i]));
+	json_object_set_new(o, "notes", notes);
 	return o;
 }

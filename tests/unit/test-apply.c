@@ -313,6 +313,17 @@ START_TEST(plan_notes_a_protected_pf)
 	p = plan(h, d, &other, NULL);
 	ck_assert_int_eq(p->n_notes, 0);
 	homi_plan_free(p);
+	/* the apply's document carries it too (homictl prints it through homid) */
+	struct homi_apply_result *res = NULL;
+	struct homi_apply_opts o = opts_for(NULL);
+	ck_assert_int_eq(homi_apply(h, d, &o, &res, NULL), 0);
+	ck_assert_int_eq(res->outcome, HOMI_APPLY_NOTHING_TO_DO);
+	j = homi_apply_result_to_json(res);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "notes"), 0)),
+			 "0000:01:00.0: passed over: test.json: $.devices[0].match selects it, but it is protected "
+			 "(test.json: $.protect[0])");
+	json_decref(j);
+	homi_apply_result_free(res);
 	homi_desired_free(d);
 	homi_host_free(h);
 }
