@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* fault-matrix [--summary] [--all-undo] [POLICY_DIR]: runs the fault matrix of every
+/* fault-matrix [--summary] [--all-undo|--no-undo] [POLICY_DIR]: runs the fault matrix of every
  * example policy (POLICY_DIR, default the source tree's policies/) on the
  * simulated testbed and GPU server, from every starting state where the
  * policy applies, and prints it as markdown tables: a summary per case,
  * then (unless --summary) one row per step and fault. The undo column
  * faults the first, middle and last undo step of each rollback, or every
- * one with --all-undo. Exit 1 when any run
+ * one with --all-undo, none with --no-undo (valgrind's run: the forward
+ * faults only, the undo column runs natively and under ASan). Exit 1 when any run
  * ended between states, did not converge, or when a policy or a plan op is
  * not covered at all (a matrix that lost its cases must not pass). */
 #include "config.h"
@@ -91,6 +92,8 @@ int main(int argc, char **argv)
 			summary = true;
 		else if (streq(argv[a], "--all-undo"))
 			matrix_undo_all = true;
+		else if (streq(argv[a], "--no-undo"))
+			matrix_undo_none = true;
 		else {
 			fprintf(stderr, "fault-matrix: unknown option %s\n", argv[a]);
 			return 2;
@@ -174,7 +177,8 @@ int main(int argc, char **argv)
 	fclose(dout);
 	fclose(naout);
 	printf("\n%zu cases, %zu runs (%zu of them with a fault at an undo step%s), %zu bad (%.1f s CPU).\n", t.cases,
-	       t.runs, t.undo_runs, matrix_undo_all ? ", every one" : ": the first, middle and last of each rollback",
+	       t.runs, t.undo_runs,
+	       matrix_undo_none ? ": none asked" : matrix_undo_all ? ", every one" : ": the first, middle and last of each rollback",
 	       t.bad,
 	       (double)(clock() - t0) / CLOCKS_PER_SEC);
 	for (int o = 0; o < _HOMI_OP_MAX; o++)

@@ -211,7 +211,7 @@ static const char *fault_nvme(const char *op)
 	return "nvme:0x4006"; /* Internal Error */
 }
 
-bool matrix_undo_all;
+bool matrix_undo_all, matrix_undo_none;
 
 /* The undo steps a run executed, as "op#n", in order. */
 struct undo_log {
@@ -426,7 +426,7 @@ static int run_undo_faults(const struct matrix_case *c, const char *tmpdir, cons
 			   const char *spec, const char *fault, const struct undo_log *log,
 			   const struct picture *desired, struct matrix_row **rows, size_t *n_rows)
 {
-	for (size_t i = 0; i < log->n; i++) {
+	for (size_t i = 0; i < log->n && !matrix_undo_none; i++) {
 		if (!matrix_undo_all && i != 0 && i != log->n / 2 && i + 1 != log->n)
 			continue;
 		/* EIO: the errnos of fault_errno() that mean "no such

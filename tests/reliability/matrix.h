@@ -48,7 +48,7 @@ struct matrix_row {
 };
 
 /* Every undo step of each rollback gets its faults, not three of them. */
-extern bool matrix_undo_all;
+extern bool matrix_undo_all, matrix_undo_none; /* every undo step; none (forward faults only) */
 
 /* Rows of one case, appended to *ROWS. Returns 0, or -EINVAL when the case
  * does not apply (the policy selects nothing, or is infeasible there:
