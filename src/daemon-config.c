@@ -114,9 +114,9 @@ int homid_config_load(struct homid_config *c, const char *path, bool required, c
 			}
 		} else if (streq(key, "max-connections-per-user")) {
 			if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-			    json_integer_value(v) > HOMI_SERVER_MAX_CONN - HOMI_SERVER_ROOT_RESERVE) {
+			    json_integer_value(v) > HOMI_SERVER_MAX_CONN - HOMI_SERVER_RESERVE) {
 				if (asprintf(ret_error, "%s: $.max-connections-per-user: expected 0 (no cap) to %d", path,
-					     HOMI_SERVER_MAX_CONN - HOMI_SERVER_ROOT_RESERVE) < 0)
+					     HOMI_SERVER_MAX_CONN - HOMI_SERVER_RESERVE) < 0)
 					*ret_error = NULL;
 				r = -EINVAL;
 			} else {

@@ -146,6 +146,8 @@ void homid_free(struct homid *d)
 	free(d);
 }
 
+gid_t homid_admin_gid(const struct homid *d) { return d->admin_gid; }
+
 bool homid_ready(struct homid *d)
 {
 	pthread_mutex_lock(&d->state);

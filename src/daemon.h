@@ -22,6 +22,8 @@ void homid_free(struct homid *d);
  * apply (a policy error is logged and leaves devices untouched), mark
  * ready. Returns 0 even when the policies are in error. */
 int homid_boot(struct homid *d);
+/* The admin group's gid ((gid_t)-1 when it does not exist). */
+gid_t homid_admin_gid(const struct homid *d);
 bool homid_ready(struct homid *d);
 
 /* The socket handler (server.h); runs on several threads at once. */

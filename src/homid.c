@@ -325,8 +325,9 @@ int main(int argc, char **argv)
 			 r == -EADDRINUSE ? "another homid answers on this socket" : strerror(-r));
 		goto out;
 	}
-	/* one local user cannot take every connection from root (docs/security.md) */
-	homi_server_set_conn_limits(srv, cfg.max_conn_per_user, HOMI_SERVER_ROOT_RESERVE);
+	/* local users cannot take every connection from root and the admin
+	 * group (docs/security.md) */
+	homi_server_set_conn_limits(srv, cfg.max_conn_per_user, HOMI_SERVER_RESERVE, homid_admin_gid(d));
 	homi_log(HOMI_LOG_INFO, "homid %s: %s host, policies in %s, socket %s", PACKAGE_VERSION, host_name,
 		 cfg.policy_dir, cfg.socket);
 	pthread_create(&boot, NULL, boot_thread, d);

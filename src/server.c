@@ -43,7 +43,8 @@ struct homi_server {
 	void *userdata;
 	int read_timeout_ms, write_timeout_ms; /* atomic */
 	bool stopping;                         /* atomic */
-	unsigned max_per_uid, root_reserve;    /* under lock; 0: no per-uid cap, no reserve */
+	unsigned max_per_uid, reserve;         /* under lock; 0: no per-uid cap, no reserve */
+	gid_t privileged_gid;                  /* under lock; with uid 0, above the caps; -1: none */
 
 	pthread_mutex_t lock; /* the lists and n_active */
 	pthread_cond_t ended; /* a connection moved to done */
@@ -380,23 +381,23 @@ static void refuse_busy(struct homi_server *s, int fd)
 	close(fd);
 }
 
-/* Whether a connection of UID may take a slot now (under s->lock): the
- * total cap for everyone; for any uid but 0, at most max_per_uid of its own
- * and none of the root_reserve last slots. */
-static bool slot_free(struct homi_server *s, uid_t uid)
+/* Whether connection C may take a slot now (under s->lock): the total cap
+ * for everyone; for others than root and the privileged group, at most
+ * max_per_uid of their own uid and none of the reserve's last slots. */
+static bool slot_free(struct homi_server *s, const struct homi_peer *peer)
 {
 	unsigned mine = 0;
 
 	if (s->n_active >= HOMI_SERVER_MAX_CONN)
 		return false;
-	if (uid == 0)
+	if (homi_peer_is_admin(peer, s->privileged_gid))
 		return true;
-	if (s->n_active + s->root_reserve >= HOMI_SERVER_MAX_CONN)
+	if (s->n_active + s->reserve >= HOMI_SERVER_MAX_CONN)
 		return false;
 	if (s->max_per_uid == 0)
 		return true;
 	for (struct conn *c = s->active; c && mine < s->max_per_uid; c = c->next)
-		mine += c->peer.uid == uid;
+		mine += c->peer.uid == peer->uid;
 	return mine < s->max_per_uid;
 }
 
@@ -420,7 +421,7 @@ static void start_conn(struct homi_server *s, int fd)
 		return;
 	}
 	pthread_mutex_lock(&s->lock);
-	if (!slot_free(s, c->peer.uid)) {
+	if (!slot_free(s, &c->peer)) {
 		pthread_mutex_unlock(&s->lock);
 		free(c);
 		refuse_busy(s, fd);
@@ -633,6 +634,7 @@ int homi_server_start(const char *path, homi_server_handler handler, void *userd
 	if (!s)
 		return -ENOMEM;
 	s->listen_fd = s->wake_fd = -EBADF;
+	s->privileged_gid = (gid_t)-1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->ended, NULL);
 	s->handler = handler;
@@ -664,13 +666,14 @@ int homi_server_set_timeouts(struct homi_server *s, int read_ms, int write_ms)
 	return 0;
 }
 
-int homi_server_set_conn_limits(struct homi_server *s, unsigned max_per_uid, unsigned root_reserve)
+int homi_server_set_conn_limits(struct homi_server *s, unsigned max_per_uid, unsigned reserve, gid_t privileged_gid)
 {
-	if (!s || root_reserve >= HOMI_SERVER_MAX_CONN)
+	if (!s || reserve >= HOMI_SERVER_MAX_CONN)
 		return -EINVAL;
 	pthread_mutex_lock(&s->lock);
 	s->max_per_uid = max_per_uid;
-	s->root_reserve = root_reserve;
+	s->reserve = reserve;
+	s->privileged_gid = privileged_gid;
 	pthread_mutex_unlock(&s->lock);
 	return 0;
 }

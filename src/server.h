@@ -20,7 +20,7 @@
 #define HOMI_SERVER_WRITE_TIMEOUT_MS 5000  /* an answer must be taken within this */
 /* homid's defaults for homi_server_set_conn_limits (homid.conf(5)) */
 #define HOMI_SERVER_MAX_CONN_PER_UID 16
-#define HOMI_SERVER_ROOT_RESERVE 16
+#define HOMI_SERVER_RESERVE 16 /* for root and the admin group */
 
 struct homi_peer {
 	pid_t pid;
@@ -58,15 +58,17 @@ int homi_server_start(const char *path, homi_server_handler handler, void *userd
  * (defaults HOMI_SERVER_READ/WRITE_TIMEOUT_MS; 0: none), for lines waited
  * for and answers sent from now on. -EINVAL for a negative value. */
 int homi_server_set_timeouts(struct homi_server *s, int read_ms, int write_ms);
-/* Addition for homid.conf: connection caps by the peer's uid (SO_PEERCRED,
- * read when the connection is accepted), so that one local user cannot take
- * every slot from root. A connection of a uid other than 0 is refused with
- * the busy line when that uid already holds MAX_PER_UID (0: no such cap) or
- * when only ROOT_RESERVE slots of HOMI_SERVER_MAX_CONN are left; uid 0 is
- * held to HOMI_SERVER_MAX_CONN only. Default: neither (0, 0). Applies to
- * connections accepted from now on. -EINVAL when ROOT_RESERVE is
+/* Addition for homid.conf: connection caps by the peer's credentials
+ * (SO_PEERCRED, SO_PEERGROUPS, read when the connection is accepted), so
+ * that local users cannot take every slot from those who may change
+ * devices. A connection of anyone but uid 0 and members of PRIVILEGED_GID
+ * ((gid_t)-1: none) is refused with the busy line when its uid already
+ * holds MAX_PER_UID (0: no such cap) or when only RESERVE slots of
+ * HOMI_SERVER_MAX_CONN are left; root and the privileged group are held to
+ * HOMI_SERVER_MAX_CONN only. Default: neither (0, 0, -1). Applies to
+ * connections accepted from now on. -EINVAL when RESERVE is
  * HOMI_SERVER_MAX_CONN or more. */
-int homi_server_set_conn_limits(struct homi_server *s, unsigned max_per_uid, unsigned root_reserve);
+int homi_server_set_conn_limits(struct homi_server *s, unsigned max_per_uid, unsigned reserve, gid_t privileged_gid);
 /* Stops accepting, closes every connection (waiting for handlers running
  * now), unlinks the socket. Not from a handler (it would wait for itself);
  * NULL is a no-op. */

@@ -1016,12 +1016,12 @@ START_TEST(per_uid_connection_cap)
 	pid_t pa, pb;
 
 	start();
-	ck_assert_int_eq(homi_server_set_conn_limits(srv, 0, HOMI_SERVER_MAX_CONN), -EINVAL);
-	ck_assert_int_eq(homi_server_set_conn_limits(NULL, 4, 0), -EINVAL);
+	ck_assert_int_eq(homi_server_set_conn_limits(srv, 0, HOMI_SERVER_MAX_CONN, (gid_t)-1), -EINVAL);
+	ck_assert_int_eq(homi_server_set_conn_limits(NULL, 4, 0, (gid_t)-1), -EINVAL);
 	if (getuid() != 0)
 		return; /* connecting as other uids needs root */
 	ck_assert_int_eq(chmod(tmpdir, 0755), 0); /* for the children to reach the socket */
-	ck_assert_int_eq(homi_server_set_conn_limits(srv, 4, 0), 0);
+	ck_assert_int_eq(homi_server_set_conn_limits(srv, 4, 0, (gid_t)-1), 0);
 
 	/* uid 1234 holds its 4; its 5th is refused busy */
 	pa = start_holder(1234, 5, &hold_a, a);
@@ -1034,12 +1034,21 @@ START_TEST(per_uid_connection_cap)
 	stop_holder(pb, hold_b);
 	wait_active(4);
 
-	/* a reserve for root: with 5 slots of 256 left to others, uid 1235
-	 * gets one (4 + 1 held), the next is refused; root gets past it */
-	ck_assert_int_eq(homi_server_set_conn_limits(srv, 4, HOMI_SERVER_MAX_CONN - 5), 0);
+	/* a reserve for root and the privileged group: with 5 slots of 256
+	 * left to others, uid 1235 gets one (4 + 1 held), the next is
+	 * refused; root gets past it */
+	ck_assert_int_eq(homi_server_set_conn_limits(srv, 4, HOMI_SERVER_MAX_CONN - 5, 1236), 0);
 	pb = start_holder(1235, 2, &hold_b, b);
 	ck_assert_str_eq(b, "ob");
 	status_ok();
+	/* a member of the privileged (admin) group gets past the reserve and
+	 * its uid's cap, as root does (the holders' gid is their uid) */
+	int hold_c;
+	char c6[8];
+	pid_t pc = start_holder(1236, 6, &hold_c, c6);
+	ck_assert_str_eq(c6, "oooooo");
+	stop_holder(pc, hold_c);
+	wait_active(5);
 	int fds[4];
 	for (int i = 0; i < 4; i++)
 		fds[i] = raw_connect();
