@@ -2,7 +2,7 @@
 /* rpc-load: load generator for homid's socket (tests/bench/daemon).
  *
  *   rpc-load --socket PATH [--clients N] [--requests N] [--rate R]
- *            [--method M] [--persistent] [--timeout-ms T]
+ *            [--method M] [--persistent] [--timeout-ms T] [--warmup N]
  *
  * N client threads (default 1) each send --requests requests (default 1000)
  * of METHOD (default status).
@@ -16,7 +16,10 @@
  *     (no coordinated omission).
  * Each request uses its own connection through homi_rpc_call, as homictl
  * does; --persistent keeps one connection per client and sends its
- * requests on it one after the other.
+ * requests on it one after the other. Before the measured requests each
+ * client sends --warmup requests (default 1) that are not counted, then
+ * waits for the others: the load generator's own start (threads, stacks,
+ * allocator arenas) stays out of the figures, and t0 is when all are ready.
  *
  * Prints one line: mode= clients= requests= ok= failed= wall_s= rps=
  * p50_us= p90_us= p99_us= max_us= (and first_error= when one failed).
@@ -39,7 +42,7 @@
 
 struct opts {
 	const char *socket, *method;
-	int clients, requests, timeout_ms;
+	int clients, requests, timeout_ms, warmup;
 	double rate;
 	bool persistent;
 };
@@ -47,7 +50,8 @@ struct opts {
 struct client {
 	const struct opts *o;
 	int idx;
-	int64_t t0;         /* ns, the schedule's origin */
+	pthread_barrier_t *ready; /* then the main thread sets *t0 */
+	const int64_t *t0;  /* ns, the schedule's origin */
 	int64_t *lat;       /* ns per request */
 	int ok, failed;
 	int first_error;    /* negative errno, or an RPC error code */
@@ -194,11 +198,17 @@ static void *client_main(void *userdata)
 			return NULL;
 		r = conn_open(o->socket, &conn);
 	}
+	for (int i = 0; i < o->warmup && r == 0; i++)
+		r = o->persistent ? call_on(&conn, o, line, strlen(line)) : call_once(o);
+	if (r != 0)
+		c->first_error = r;
+	pthread_barrier_wait(c->ready); /* ours */
+	pthread_barrier_wait(c->ready); /* the main thread has set t0 */
 	for (int i = 0; i < o->requests; i++) {
 		int64_t start = now_ns();
 
 		if (period) {
-			start = c->t0 + ((int64_t)i * o->clients + c->idx) * period;
+			start = *c->t0 + ((int64_t)i * o->clients + c->idx) * period;
 			sleep_until(start);
 		}
 		if (!o->persistent)
@@ -263,37 +273,40 @@ static int run(const struct opts *o)
 {
 	_cleanup_free_ struct client *cl = calloc((size_t)o->clients, sizeof(*cl));
 	_cleanup_free_ pthread_t *t = calloc((size_t)o->clients, sizeof(*t));
-	int64_t begin = now_ns(), t0 = begin + 20000000, wall; /* 20 ms for the threads to start */
-	int failed = 0, started = 0;
+	pthread_barrier_t ready;
+	int64_t t0 = 0, wall;
+	int failed = 0;
 
-	if (!cl || !t)
+	if (!cl || !t || pthread_barrier_init(&ready, NULL, (unsigned)o->clients + 1) != 0)
 		return 1;
 	for (int i = 0; i < o->clients; i++) {
-		cl[i] = (struct client){ .o = o, .idx = i, .t0 = t0 };
+		cl[i] = (struct client){ .o = o, .idx = i, .ready = &ready, .t0 = &t0 };
 		cl[i].lat = calloc((size_t)o->requests, sizeof(int64_t));
-		if (!cl[i].lat || pthread_create(&t[i], NULL, client_main, &cl[i]) != 0)
-			break;
-		started++;
+		if (!cl[i].lat || pthread_create(&t[i], NULL, client_main, &cl[i]) != 0) {
+			fprintf(stderr, "rpc-load: could not start %d client threads\n", o->clients);
+			exit(1);
+		}
 	}
-	for (int i = 0; i < started; i++)
+	pthread_barrier_wait(&ready);
+	t0 = now_ns() + (o->rate > 0 ? 1000000 : 0); /* 1 ms for the clients to wake up */
+	pthread_barrier_wait(&ready);
+	for (int i = 0; i < o->clients; i++)
 		pthread_join(t[i], NULL);
-	wall = now_ns() - (o->rate > 0 ? t0 : begin);
-	if (started == o->clients)
-		report(o, cl, wall);
-	else
-		fprintf(stderr, "rpc-load: could not start %d client threads\n", o->clients);
+	wall = now_ns() - t0;
+	pthread_barrier_destroy(&ready);
+	report(o, cl, wall);
 	for (int i = 0; i < o->clients; i++) {
 		failed += cl[i].failed;
 		free(cl[i].lat);
 	}
-	return started == o->clients && failed == 0 ? 0 : 1;
+	return failed == 0 ? 0 : 1;
 }
 
 static _noreturn_ void usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 		"usage: rpc-load --socket PATH [--clients N] [--requests N] [--rate R]\n"
-		"                [--method M] [--persistent] [--timeout-ms T]\n");
+		"                [--method M] [--persistent] [--timeout-ms T] [--warmup N]\n");
 	exit(status);
 }
 
@@ -303,13 +316,15 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },   { "clients", required_argument, NULL, 'c' },
 		{ "requests", required_argument, NULL, 'n' }, { "rate", required_argument, NULL, 'r' },
 		{ "method", required_argument, NULL, 'm' },   { "persistent", no_argument, NULL, 'p' },
-		{ "timeout-ms", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
+		{ "timeout-ms", required_argument, NULL, 't' }, { "warmup", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	struct opts o = { .method = "status", .clients = 1, .requests = 1000, .timeout_ms = 10000 };
+	struct opts o = { .method = "status", .clients = 1, .requests = 1000, .timeout_ms = 10000,
+			   .warmup = 1 };
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:c:n:r:m:pt:h", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "s:c:n:r:m:pt:w:h", options, NULL)) >= 0) {
 		switch (c) {
 		case 's': o.socket = optarg; break;
 		case 'c': o.clients = atoi(optarg); break;
@@ -318,11 +333,12 @@ int main(int argc, char **argv)
 		case 'm': o.method = optarg; break;
 		case 'p': o.persistent = true; break;
 		case 't': o.timeout_ms = atoi(optarg); break;
+		case 'w': o.warmup = atoi(optarg); break;
 		case 'h': usage(0);
 		default: usage(2);
 		}
 	}
-	if (optind != argc || !o.socket || o.clients < 1 || o.clients > 4096 || o.requests < 1 || o.rate < 0 ||
+	if (optind != argc || !o.socket || o.clients < 1 || o.clients > 4096 || o.requests < 1 || o.warmup < 0 || o.rate < 0 ||
 	    strlen(o.method) == 0 || strlen(o.method) > 63 || strpbrk(o.method, "\"\\"))
 		usage(2);
 	return run(&o);
