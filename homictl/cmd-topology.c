@@ -208,11 +208,13 @@ int cmd_topology(struct ctl *ctl, int argc, char **argv)
 	if (r != EXIT_OK)
 		return r;
 	if (ctl->json) {
-		r = ctl_print_json(ctl, doc ? doc : homi_json_topology(t)); /* homid's document as it came */
+		/* homid's document as it came (ctl_print_json takes it) */
+		r = ctl_print_json(ctl, doc ? TAKE_PTR(doc) : homi_json_topology(t));
 	} else {
 		print_tree(t);
 		print_matrix(t);
 	}
+	json_decref(doc);
 	homi_topology_free(t);
 	return r;
 }
