@@ -218,6 +218,10 @@ static void print_status(const json_t *st)
 		       (long long)json_integer_value(json_object_get(e, "vf")),
 		       json_string_value(json_object_get(e, "driver")), json_string_value(json_object_get(e, "origin")),
 		       json_is_true(json_object_get(e, "runtime")) ? ", until reboot" : "");
+	json_t *now = json_object_get(st, "applying");
+	if (json_is_object(now))
+		printf("applying now: %s, for %llds\n", json_string_value(json_object_get(now, "cause")),
+		       (long long)json_integer_value(json_object_get(now, "for-s")));
 	static const char *const lasts[] = { "last-apply", "last-drift" };
 	for (size_t l = 0; l < 2; l++) {
 		json_t *a = json_object_get(st, lasts[l]);
