@@ -131,7 +131,7 @@ int cmd_device_show(struct ctl *ctl, int argc, char **argv)
 		goto out;
 	if (ctl->daemon) {
 		/* names come from this host's pci.ids through libpci; optional */
-		if (!ctl->pci && homi_pci_open("/sys", &ctl->pci) < 0)
+		if (!ctl->pci && homi_pci_open(ctl->sysfs_root, &ctl->pci) < 0)
 			ctl->pci = NULL;
 		/* homid reads the NVMe admin data, which needs root */
 		r = ctl_call(ctl, "device.show", json_pack("{s:s}", "pci", t->devices[idx].pci), &doc);

@@ -64,7 +64,7 @@ void homi_judge_modules(const struct homi_host_facts *h, struct homi_check_repor
 	} else if (iommu && h->type1 <= 0 && h->iommufd <= 0) {
 		homi_report_add(r, "modules", "host", NULL, all, HOMI_CHECK_FAIL,
 				homi_fmt("%s: with the IOMMU on, vfio needs an IOMMU back-end (vfio_iommu_type1 for "
-					 "/dev/vfio/vfio containers, or iommufd for /dev/iommu) and none is loaded",
+					 "vfio containers, or iommufd) and none is loaded",
 					 ev),
 				homi_fmt("modprobe vfio_iommu_type1 (or iommufd)"));
 	} else if (!iommu && h->noiommu == 0) {
@@ -106,8 +106,8 @@ void homi_judge_importer(const struct homi_host_facts *h, struct homi_check_repo
 				homi_fmt("%s: modes D and G get the bus addresses of GPU memory from a dma-buf importer "
 					 "(gpu-path.md 2.4), and none answers here",
 					 h->importer_why),
-				homi_fmt("install and load the out-of-tree importer (dmabuf-import DKMS, "
-					 "/dev/dmabuf_import; modprobe dmabuf_import), or use mode H"));
+				homi_fmt("install and load the out-of-tree importer (dmabuf-import DKMS; "
+					 "modprobe dmabuf_import), or use mode H"));
 		return;
 	default:
 		homi_report_add(r, "dmabuf-importer", subject, NULL, dg, HOMI_CHECK_UNKNOWN,
