@@ -37,20 +37,15 @@ static int cmp_str(const void *a, const void *b)
  * spaces, in NAMES (cut to fit). -errno. */
 static int list_dir(const struct homi_sysfs *s, const char *rel, char *names, size_t len)
 {
-	int fd = homi_sysfs_open_dir(s, rel), n = 0;
+	DIR *d = homi_sysfs_opendir(s, rel);
 	char **v = NULL;
 	struct dirent *de;
-	DIR *d;
+	int n = 0;
 
 	if (names && len)
 		names[0] = '\0';
-	if (fd < 0)
-		return fd;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
+	if (!d)
 		return -errno;
-	}
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -233,17 +228,11 @@ static int read_members(const struct homi_check_env *env, struct homi_pair_facts
 	char rel[64];
 	struct dirent *de;
 	DIR *d;
-	int fd;
 
 	snprintf(rel, sizeof(rel), "kernel/iommu_groups/%d/devices", f->group);
-	fd = homi_sysfs_open_dir(env->sysfs, rel);
-	if (fd < 0)
+	d = homi_sysfs_opendir(env->sysfs, rel);
+	if (!d)
 		return 0;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return 0;
-	}
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.' || streq(de->d_name, f->vf))
 			continue;

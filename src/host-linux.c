@@ -59,17 +59,12 @@ static int ctrl_name(struct homi_host *h, const char *addr, char *buf, size_t le
 	char rel[64];
 	struct dirent *de;
 	DIR *d;
-	int fd, r = -ENODEV;
+	int r = -ENODEV;
 
 	snprintf(rel, sizeof(rel), "bus/pci/devices/%s/nvme", addr);
-	fd = homi_sysfs_open_dir(lh(h)->s, rel);
-	if (fd < 0)
-		return fd == -ENOENT ? -ENODEV : fd;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
+	d = homi_sysfs_opendir(lh(h)->s, rel);
+	if (!d)
+		return errno == ENOENT ? -ENODEV : -errno;
 	while ((de = readdir(d)))
 		if (has_prefix(de->d_name, "nvme") && isdigit((unsigned char)de->d_name[4])) {
 			r = strlen(de->d_name) < len ? 0 : -ENAMETOOLONG;
@@ -253,21 +248,32 @@ static bool disk_of_ctrl(struct homi_host *h, const char *disk, const char *ctrl
 		mine = true; /* no multipath: nvme0n1 of nvme0 */
 	} else {
 		snprintf(rel, sizeof(rel), "block/%s/multipath", disk);
-		int mfd = homi_sysfs_open_dir(lh(h)->s, rel);
-		DIR *md = mfd >= 0 ? fdopendir(mfd) : NULL;
+		_cleanup_closedir_ DIR *md = homi_sysfs_opendir(lh(h)->s, rel);
 		struct dirent *de;
 		snprintf(prefix, sizeof(prefix), "%sc", ctrl);
 		while (md && (de = readdir(md)))
 			mine |= has_prefix(de->d_name, prefix);
-		if (md)
-			closedir(md);
-		else if (mfd >= 0)
-			close(mfd);
 	}
 	if (mine && nsid && (homi_sysfs_read_long_at(fd, "nsid", &v) < 0 || (uint32_t)v != nsid))
 		mine = false;
 	close(fd);
 	return mine;
+}
+
+/* Whether block device NAME has a holder (its directory REL below DIRFD's
+ * holders/ is not empty): "/dev/NAME is held by HOLDER" in *RET_WHO. */
+static bool held(int dirfd, const char *rel, const char *name, char **ret_who)
+{
+	_cleanup_closedir_ DIR *hd = homi_fdopendir(openat(dirfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+	struct dirent *he;
+
+	while (hd && (he = readdir(hd)))
+		if (he->d_name[0] != '.') {
+			if (asprintf(ret_who, "/dev/%s is held by %s", name, he->d_name) < 0)
+				*ret_who = NULL;
+			return true;
+		}
+	return false;
 }
 
 /* Is block device DISK (or a partition) mounted or held? */
@@ -279,17 +285,11 @@ static int disk_users(struct homi_host *h, const char *disk, char **ret_who)
 	struct dirent *de;
 	char devs[32][16];
 	size_t n = 0;
-	int fd;
 
 	snprintf(rel, sizeof(rel), "block/%s", disk);
-	fd = homi_sysfs_open_dir(lh(h)->s, rel);
-	if (fd < 0)
+	d = homi_sysfs_opendir(lh(h)->s, rel);
+	if (!d)
 		return 0;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return 0;
-	}
 	if (homi_sysfs_read_at(dirfd(d), "dev", devs[n], sizeof(devs[n])) > 0)
 		n++;
 	while ((de = readdir(d)) && n < ARRAY_SIZE(devs)) {
@@ -300,35 +300,11 @@ static int disk_users(struct homi_host *h, const char *disk, char **ret_who)
 		if (homi_sysfs_read_at(dirfd(d), r2, devs[n], sizeof(devs[n])) > 0)
 			n++;
 		snprintf(r2, sizeof(r2), "%s/holders", de->d_name);
-		int hfd = openat(dirfd(d), r2, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		DIR *hd = hfd >= 0 ? fdopendir(hfd) : NULL;
-		struct dirent *he;
-		while (hd && (he = readdir(hd)))
-			if (he->d_name[0] != '.') {
-				if (asprintf(ret_who, "/dev/%s is held by %s", de->d_name, he->d_name) < 0)
-					*ret_who = NULL;
-				closedir(hd);
-				return 1;
-			}
-		if (hd)
-			closedir(hd);
-		else if (hfd >= 0)
-			close(hfd);
-	}
-	int hfd = openat(dirfd(d), "holders", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *hd = hfd >= 0 ? fdopendir(hfd) : NULL;
-	struct dirent *he;
-	while (hd && (he = readdir(hd)))
-		if (he->d_name[0] != '.') {
-			if (asprintf(ret_who, "/dev/%s is held by %s", disk, he->d_name) < 0)
-				*ret_who = NULL;
-			closedir(hd);
+		if (held(dirfd(d), r2, de->d_name, ret_who))
 			return 1;
-		}
-	if (hd)
-		closedir(hd);
-	else if (hfd >= 0)
-		close(hfd);
+	}
+	if (held(dirfd(d), "holders", disk, ret_who))
+		return 1;
 	if (homi_sysfs_proc_path(lh(h)->s, "self/mountinfo", path, sizeof(path)) < 0 || !(f = fopen(path, "re")))
 		return 0;
 	while (fgets(line, sizeof(line), f)) {
@@ -350,17 +326,13 @@ static int lx_ns_users(struct homi_host *h, const char *addr, uint32_t nsid, cha
 	char ctrl[64];
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
-	int fd;
 
 	*ret_who = NULL;
 	if (ctrl_name(h, addr, ctrl, sizeof(ctrl)) < 0)
 		return 0;
-	fd = homi_sysfs_open_dir(lh(h)->s, "block");
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	d = homi_sysfs_opendir(lh(h)->s, "block");
+	if (!d)
 		return 0;
-	}
 	while ((de = readdir(d)))
 		if (has_prefix(de->d_name, "nvme") && disk_of_ctrl(h, de->d_name, ctrl, nsid) &&
 		    disk_users(h, de->d_name, ret_who) > 0)
@@ -451,22 +423,32 @@ static bool numeric_id(const char *name, unsigned long *ret)
 static int lx_lookup_user(struct homi_host *h, const char *name, uid_t *ret)
 {
 	unsigned long v;
-	struct passwd *pw = numeric_id(name, &v) ? NULL : getpwnam(name);
+	struct passwd *pw;
 
-	if (!pw && !numeric_id(name, &v))
+	if (numeric_id(name, &v)) {
+		*ret = (uid_t)v;
+		return 0;
+	}
+	pw = getpwnam(name);
+	if (!pw)
 		return -ENOENT;
-	*ret = pw ? pw->pw_uid : (uid_t)v;
+	*ret = pw->pw_uid;
 	return 0;
 }
 
 static int lx_lookup_group(struct homi_host *h, const char *name, gid_t *ret)
 {
 	unsigned long v;
-	struct group *gr = numeric_id(name, &v) ? NULL : getgrnam(name);
+	struct group *gr;
 
-	if (!gr && !numeric_id(name, &v))
+	if (numeric_id(name, &v)) {
+		*ret = (gid_t)v;
+		return 0;
+	}
+	gr = getgrnam(name);
+	if (!gr)
 		return -ENOENT;
-	*ret = gr ? gr->gr_gid : (gid_t)v;
+	*ret = gr->gr_gid;
 	return 0;
 }
 

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -121,6 +122,32 @@ int homi_sysfs_open_dir(const struct homi_sysfs *s, const char *rel)
 {
 	int fd = open_in_root(s, rel, O_RDONLY | O_DIRECTORY);
 	return fd < 0 ? -errno : fd;
+}
+
+DIR *homi_fdopendir(int fd)
+{
+	DIR *d;
+
+	if (fd < 0)
+		return NULL; /* errno from the open, dup or openat */
+	d = fdopendir(fd);
+	if (!d) {
+		int e = errno;
+		close(fd);
+		errno = e;
+	}
+	return d;
+}
+
+DIR *homi_sysfs_opendir(const struct homi_sysfs *s, const char *rel)
+{
+	int fd = homi_sysfs_open_dir(s, rel);
+
+	if (fd < 0) {
+		errno = -fd;
+		return NULL;
+	}
+	return homi_fdopendir(fd);
 }
 
 int homi_sysfs_read_bin_at(int dirfd, const char *name, void *buf, size_t len)

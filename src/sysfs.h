@@ -9,6 +9,7 @@
  * on failure; none of them prints. */
 #pragma once
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +34,13 @@ int homi_sysfs_proc_path(const struct homi_sysfs *s, const char *name, char *buf
 
 /* Opens directory REL (relative to the root, links followed inside it). */
 int homi_sysfs_open_dir(const struct homi_sysfs *s, const char *rel);
+/* The same as a stream to readdir() (closedir() it): NULL with errno set
+ * when it cannot be opened. */
+DIR *homi_sysfs_opendir(const struct homi_sysfs *s, const char *rel);
+/* fdopendir() that closes FD when it fails; NULL, errno untouched, for a
+ * negative FD (the open, dup or openat that failed set it), so that
+ * opening and streaming chain: homi_fdopendir(openat(...)). */
+DIR *homi_fdopendir(int fd);
 
 /* Reads attribute NAME (a regular file: anything else is -EINVAL, and a
  * named pipe never blocks) of directory DIRFD into BUF, trailing newline and

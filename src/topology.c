@@ -197,17 +197,13 @@ static bool is_ns_entry(const char *n)
 
 static void read_namespaces(struct loader *l, int ctrlfd, struct homi_device *d)
 {
-	int fd = dup(ctrlfd);
-	_cleanup_closedir_ DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	_cleanup_closedir_ DIR *dir = homi_fdopendir(dup(ctrlfd));
 	struct homi_nvme_ctrl *c = &d->nvme;
 	size_t cap = 0;
 	struct dirent *de;
 
-	if (!dir) {
-		if (fd >= 0)
-			close(fd);
+	if (!dir)
 		return;
-	}
 	while ((de = readdir(dir))) {
 		char rel[300];
 		long nsid;
@@ -244,14 +240,10 @@ static void read_nvme(struct loader *l, struct homi_device *d)
 	struct dirent *de;
 
 	snprintf(rel, sizeof(rel), "bus/pci/devices/%s/nvme", d->pci);
-	fd = homi_sysfs_open_dir(l->s, rel);
-	if (fd < 0)
+	dir = homi_sysfs_opendir(l->s, rel);
+	if (!dir)
 		return; /* not bound to nvme, or not probed yet */
-	dir = fdopendir(fd);
-	if (!dir) {
-		close(fd);
-		return;
-	}
+	fd = dirfd(dir);
 	while ((de = readdir(dir))) {
 		if (!has_prefix(de->d_name, "nvme") || !isdigit((unsigned char)de->d_name[4]))
 			continue;
@@ -412,17 +404,12 @@ ssize_t homi_topology_find(const struct homi_topology *t, const char *addr)
 
 static int list_devices(struct loader *l, int devicesfd)
 {
-	int fd = dup(devicesfd);
-	_cleanup_closedir_ DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	_cleanup_closedir_ DIR *dir = homi_fdopendir(dup(devicesfd));
 	struct homi_topology *t = l->t;
 	struct dirent *de;
 
-	if (!dir) {
-		int r = -errno;
-		if (fd >= 0)
-			close(fd);
-		return r;
-	}
+	if (!dir)
+		return -errno;
 	while ((de = readdir(dir))) {
 		if (de->d_name[0] == '.')
 			continue;

@@ -23,17 +23,11 @@ static int cdev_name(const struct homi_sysfs *s, const char *addr, char *buf, si
 	char rel[96];
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
-	int fd;
 
 	snprintf(rel, sizeof(rel), "bus/pci/devices/%s/vfio-dev", addr);
-	fd = homi_sysfs_open_dir(s, rel);
-	if (fd < 0)
-		return fd;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
+	d = homi_sysfs_opendir(s, rel);
+	if (!d)
 		return -errno;
-	}
 	while ((de = readdir(d)))
 		if (has_prefix(de->d_name, "vfio")) {
 			snprintf(buf, len, "%s", de->d_name);

@@ -39,18 +39,13 @@ int homi_vfio_group_others(const struct homi_sysfs *s, int group, const char *ad
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
 	size_t used = 0;
-	int fd, n = 0;
+	int n = 0;
 
 	buf[0] = '\0';
 	snprintf(rel, sizeof(rel), "kernel/iommu_groups/%d/devices", group);
-	fd = homi_sysfs_open_dir(s, rel);
-	if (fd < 0)
-		return fd;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
+	d = homi_sysfs_opendir(s, rel);
+	if (!d)
 		return -errno;
-	}
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.' || streq(de->d_name, addr))
 			continue;
