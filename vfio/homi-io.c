@@ -46,31 +46,22 @@ static int usage(const char *fmt, ...)
 static int parse_args(int argc, char **argv, struct io *io)
 {
 	static const struct option opts[] = {
-		{ "nsid", required_argument, NULL, 'n' },
 		{ "lba", required_argument, NULL, 'l' },
 		{ "count", required_argument, NULL, 'c' },
 		{ "pattern", required_argument, NULL, 'p' },
-		{ "ro", no_argument, NULL, 'R' },
-		{ "policy", required_argument, NULL, 'P' },
-		{ "reset", no_argument, NULL, 'X' },
-		{ "timeout-ms", required_argument, NULL, 'T' },
-		{ "vfio-mode", required_argument, NULL, 'M' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		TOOL_COMMON_OPTIONS,
 		{}
 	};
-	uint64_t v;
-	int c;
+	const char *err;
+	int c, r;
 
 	io->o = (struct tool_opts){ .prog = "homi-io", .nsid = 1 };
 	while ((c = getopt_long(argc, argv, "jvh", opts, NULL)) != -1) {
+		if ((r = tool_common_option(c, optarg, &io->o, &err)) < 0)
+			return usage("%s, got '%s'", err, optarg);
+		if (r > 0)
+			continue;
 		switch (c) {
-		case 'n':
-			if (homi_parse_uint(optarg, 0xfffffffe, &v) < 0 || v == 0)
-				return usage("--nsid: expected a namespace ID from 1, got '%s'", optarg);
-			io->o.nsid = (uint32_t)v;
-			break;
 		case 'l':
 			if (homi_parse_uint(optarg, UINT64_MAX, &io->lba) < 0)
 				return usage("--lba: expected a block number, got '%s'", optarg);
@@ -86,20 +77,7 @@ static int parse_args(int argc, char **argv, struct io *io)
 				return usage("--pattern: expected a byte (0xa5, 165), got '%s'", optarg);
 			io->have_pattern = true;
 			break;
-		case 'R': io->o.ro = true; break;
-		case 'P': io->o.policy = optarg; break;
-		case 'X': io->o.reset = true; break;
-		case 'T':
-			if (homi_parse_uint(optarg, 3600000, &v) < 0 || v == 0)
-				return usage("--timeout-ms: expected milliseconds from 1, got '%s'", optarg);
-			io->o.timeout_ms = (uint32_t)v;
-			break;
-		case 'M':
-			if (tool_parse_mode(optarg, &io->o.mode) < 0)
-				return usage("--vfio-mode: expected auto, type1, cdev or noiommu, got '%s'", optarg);
-			break;
 		case 'j': io->json = true; break;
-		case 'v': io->o.verbose = true; break;
 		case 'h': fputs(usage_text, stdout); return -1;
 		default: return usage(NULL);
 		}

@@ -87,21 +87,13 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "queues", required_argument, NULL, 'Q' },
 		{ "time", required_argument, NULL, 't' },
 		{ "lba-range", required_argument, NULL, 'r' },
-		{ "nsid", required_argument, NULL, 'n' },
 		{ "pattern", required_argument, NULL, 'p' },
 		{ "seed", required_argument, NULL, 's' },
-		{ "ro", no_argument, NULL, 'R' },
-		{ "policy", required_argument, NULL, 'P' },
-		{ "reset", no_argument, NULL, 'X' },
-		{ "timeout-ms", required_argument, NULL, 'T' },
-		{ "vfio-mode", required_argument, NULL, 'M' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		TOOL_COMMON_OPTIONS,
 		{}
 	};
-	uint64_t v;
-	int c;
+	const char *err;
+	int c, r;
 
 	*a = (struct args){
 		.o = { .prog = "homi-perf", .nsid = 1 },
@@ -109,6 +101,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 		.pattern = 0x5a, .seed = 0x9e3779b97f4a7c15ULL,
 	};
 	while ((c = getopt_long(argc, argv, "jvh", opts, NULL)) != -1) {
+		if ((r = tool_common_option(c, optarg, &a->o, &err)) < 0)
+			return usage("%s, got '%s'", err, optarg);
+		if (r > 0)
+			continue;
 		switch (c) {
 		case 'w':
 			if (homi_parse_rw(optarg, &a->rw) < 0)
@@ -135,11 +131,6 @@ static int parse_args(int argc, char **argv, struct args *a)
 				return usage("--lba-range: expected START:COUNT in blocks, got '%s'", optarg);
 			a->have_range = true;
 			break;
-		case 'n':
-			if (homi_parse_uint(optarg, 0xfffffffe, &v) < 0 || v == 0)
-				return usage("--nsid: expected a namespace ID from 1, got '%s'", optarg);
-			a->o.nsid = (uint32_t)v;
-			break;
 		case 'p':
 			if (homi_parse_byte(optarg, &a->pattern) < 0)
 				return usage("--pattern: expected a byte (0xa5, 165), got '%s'", optarg);
@@ -148,20 +139,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 			if (homi_parse_uint(optarg, UINT64_MAX, &a->seed) < 0 || a->seed == 0)
 				return usage("--seed: expected a number from 1, got '%s'", optarg);
 			break;
-		case 'R': a->o.ro = true; break;
-		case 'P': a->o.policy = optarg; break;
-		case 'X': a->o.reset = true; break;
-		case 'T':
-			if (homi_parse_uint(optarg, 3600000, &v) < 0 || v == 0)
-				return usage("--timeout-ms: expected milliseconds from 1, got '%s'", optarg);
-			a->o.timeout_ms = (uint32_t)v;
-			break;
-		case 'M':
-			if (tool_parse_mode(optarg, &a->o.mode) < 0)
-				return usage("--vfio-mode: expected auto, type1, cdev or noiommu, got '%s'", optarg);
-			break;
 		case 'j': a->json = true; break;
-		case 'v': a->o.verbose = true; break;
 		case 'h': fputs(usage_text, stdout); return -1;
 		default: return usage(NULL);
 		}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include "defaults.h"
 #include "macro.h"
+#include "tool-args.h"
 #include "tool.h"
 
 void tool_err(const struct tool_opts *o, const char *fmt, ...)
@@ -39,6 +41,40 @@ int tool_parse_mode(const char *s, enum homi_vfio_mode *ret)
 			return 0;
 		}
 	return -EINVAL;
+}
+
+int tool_common_option(int c, const char *arg, struct tool_opts *o, const char **ret_error)
+{
+	uint64_t v;
+
+	*ret_error = NULL;
+	switch (c) {
+	case 'n':
+		if (homi_parse_uint(arg, 0xfffffffe, &v) < 0 || v == 0) {
+			*ret_error = "--nsid: expected a namespace ID from 1";
+			return -EINVAL;
+		}
+		o->nsid = (uint32_t)v;
+		return 1;
+	case 'R': o->ro = true; return 1;
+	case 'P': o->policy = arg; return 1;
+	case 'X': o->reset = true; return 1;
+	case 'T':
+		if (homi_parse_uint(arg, 3600000, &v) < 0 || v == 0) {
+			*ret_error = "--timeout-ms: expected milliseconds from 1";
+			return -EINVAL;
+		}
+		o->timeout_ms = (uint32_t)v;
+		return 1;
+	case 'M':
+		if (tool_parse_mode(arg, &o->mode) < 0) {
+			*ret_error = "--vfio-mode: expected auto, type1, cdev or noiommu";
+			return -EINVAL;
+		}
+		return 1;
+	case 'v': o->verbose = true; return 1;
+	default: return 0;
+	}
 }
 
 int tool_dma_alloc(const struct tool_opts *o, struct tool_dev *d, size_t len, struct homi_dma_mem *ret)

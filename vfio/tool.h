@@ -50,6 +50,19 @@ void tool_qpair_err(const struct tool_opts *o, struct homi_nvme_qpair *qp, int r
 int tool_dma_alloc(const struct tool_opts *o, struct tool_dev *d, size_t len, struct homi_dma_mem *ret);
 /* A --vfio-mode argument. */
 int tool_parse_mode(const char *s, enum homi_vfio_mode *ret);
+
+/* The long options both tools take, for their getopt_long tables; the
+ * tools handle -j and -h themselves, tool_common_option() the rest. */
+#define TOOL_COMMON_OPTIONS                                                                                        \
+	{ "nsid", required_argument, NULL, 'n' }, { "ro", no_argument, NULL, 'R' },                                  \
+	{ "policy", required_argument, NULL, 'P' }, { "reset", no_argument, NULL, 'X' },                             \
+	{ "timeout-ms", required_argument, NULL, 'T' }, { "vfio-mode", required_argument, NULL, 'M' },               \
+	{ "json", no_argument, NULL, 'j' }, { "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }
+
+/* Option C of TOOL_COMMON_OPTIONS (argument ARG) into O: 1 when it was one
+ * of them, 0 when not, -EINVAL with the usage message in *RET_ERROR (to be
+ * followed by ", got 'ARG'") for a bad argument. */
+int tool_common_option(int c, const char *arg, struct tool_opts *o, const char **ret_error);
 /* "PROG: message" (when FMT) then TEXT, on standard error. */
 void tool_usage(const char *prog, const char *text, const char *fmt, va_list ap);
 
