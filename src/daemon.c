@@ -706,21 +706,19 @@ static json_t *m_topology(const struct call *c)
 	return homi_rpc_result(c->req->id, doc);
 }
 
-static const json_t *files_param(const struct call *c, bool *bad)
+/* The "files" param ([{"name", "content"}], or absent: NULL) into *RET;
+ * an invalid-params reply when it is not one, else NULL. */
+static json_t *files_param(const struct call *c, const json_t **ret)
 {
 	json_t *f = json_object_get(c->req->params, "files");
+	bool bad = f && !json_is_array(f);
 	size_t i;
 	json_t *e;
 
-	*bad = false;
-	if (!f)
-		return NULL;
-	if (!json_is_array(f))
-		*bad = true;
 	json_array_foreach(f, i, e)
-		if (!json_is_string(json_object_get(e, "name")) || !json_is_string(json_object_get(e, "content")))
-			*bad = true;
-	return f;
+		bad |= !json_is_string(json_object_get(e, "name")) || !json_is_string(json_object_get(e, "content"));
+	*ret = f;
+	return bad ? bad_params(c, "files: expected [{\"name\", \"content\"}]") : NULL;
 }
 
 static json_t *m_plan(const struct call *c)
@@ -731,13 +729,12 @@ static json_t *m_plan(const struct call *c)
 	struct homi_observed *o = NULL;
 	struct homi_plan *p = NULL;
 	_cleanup_free_ char *err = NULL;
-	bool bad;
-	const json_t *files = files_param(c, &bad);
-	json_t *reply;
+	const json_t *files;
+	json_t *reply = files_param(c, &files);
 	int r;
 
-	if (bad)
-		return bad_params(c, "files: expected [{\"name\", \"content\"}]");
+	if (reply)
+		return reply;
 	/* a plan describes what a change would do from a settled machine: it
 	 * waits for an apply under way (up to CHANGE_WAIT_S) rather than
 	 * describe the machine halfway through it */
@@ -796,13 +793,12 @@ static json_t *m_apply(const struct call *c)
 	struct homi_desired *want = NULL;
 	struct homi_policy *p = NULL;
 	_cleanup_free_ char *err = NULL;
-	bool bad;
-	const json_t *files = files_param(c, &bad);
-	json_t *reply;
+	const json_t *files;
+	json_t *reply = files_param(c, &files);
 	int r;
 
-	if (bad)
-		return bad_params(c, "files: expected [{\"name\", \"content\"}]");
+	if (reply)
+		return reply;
 	if (param_bool(c, "dry-run"))
 		return m_plan(c);
 	if (!change_begin(d))
@@ -1048,13 +1044,12 @@ static json_t *m_check(const struct call *c)
 	struct homi_pci *lp = NULL;
 	_cleanup_free_ char *err = NULL;
 	char addr[HOMI_ADDR_LEN];
-	bool bad;
-	const json_t *files = files_param(c, &bad);
-	json_t *reply;
+	const json_t *files;
+	json_t *reply = files_param(c, &files);
 	int r;
 
-	if (bad)
-		return bad_params(c, "files: expected [{\"name\", \"content\"}]");
+	if (reply)
+		return reply;
 	if (pci) {
 		if (homi_pci_parse_addr(pci, addr) < 0)
 			return bad_params(c, "pci: expected a PCI address");
