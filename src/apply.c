@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "apply.h"
+#include "strv.h"
 #include "macro.h"
 #include "pci.h"
 #include "plan-json.h"
@@ -58,18 +59,6 @@ static void run_free_undo(struct run *run)
 	run->forward = NULL;
 	run->pending = NULL;
 	run->n = run->n_pending = 0;
-}
-
-static _printf_(1, 2) char *fmt(const char *f, ...)
-{
-	char *s = NULL;
-	va_list ap;
-
-	va_start(ap, f);
-	if (vasprintf(&s, f, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
 }
 
 /* ---- reading the current state ---------------------------------------- */
@@ -217,24 +206,24 @@ static char *verify_step(struct homi_host *h, const struct homi_step *s)
 	case HOMI_OP_SET_AUTOPROBE:
 		r = function_state(h, s->pf, &st);
 		if (r < 0)
-			return fmt("%s: cannot re-read: %s", s->pf, strerror(-r));
+			return homi_fmt("%s: cannot re-read: %s", s->pf, strerror(-r));
 		if (s->op == HOMI_OP_SET_AUTOPROBE && st.autoprobe != s->value)
-			return fmt("%s: sriov_drivers_autoprobe reads %d after writing %d", s->pf, st.autoprobe, s->value);
+			return homi_fmt("%s: sriov_drivers_autoprobe reads %d after writing %d", s->pf, st.autoprobe, s->value);
 		if (s->op != HOMI_OP_SET_AUTOPROBE && st.num_vfs != (s->op == HOMI_OP_DISABLE_VFS ? 0 : s->count))
-			return fmt("%s: sriov_numvfs reads %d after the write", s->pf, st.num_vfs);
+			return homi_fmt("%s: sriov_numvfs reads %d after the write", s->pf, st.num_vfs);
 		return NULL;
 	case HOMI_OP_SECONDARY_OFFLINE:
 	case HOMI_OP_SECONDARY_ONLINE:
 	case HOMI_OP_ASSIGN:
 		r = find_secondary(h, s->pf, s->cntlid, &sec);
 		if (r < 0)
-			return fmt("%s: secondary controller %u: cannot re-read: %s", s->pf, s->cntlid, strerror(-r));
+			return homi_fmt("%s: secondary controller %u: cannot re-read: %s", s->pf, s->cntlid, strerror(-r));
 		if (s->op == HOMI_OP_SECONDARY_ONLINE && !sec.online)
-			return fmt("%s: secondary controller %u is still offline", s->pf, s->cntlid);
+			return homi_fmt("%s: secondary controller %u is still offline", s->pf, s->cntlid);
 		if (s->op == HOMI_OP_SECONDARY_OFFLINE && sec.online)
-			return fmt("%s: secondary controller %u is still online", s->pf, s->cntlid);
+			return homi_fmt("%s: secondary controller %u is still online", s->pf, s->cntlid);
 		if (s->op == HOMI_OP_ASSIGN && (s->resource == HOMI_VM_RT_VI ? sec.nvi : sec.nvq) != s->count)
-			return fmt("%s: secondary controller %u has %u %s after assigning %d", s->pf, s->cntlid,
+			return homi_fmt("%s: secondary controller %u has %u %s after assigning %d", s->pf, s->cntlid,
 				   s->resource == HOMI_VM_RT_VI ? sec.nvi : sec.nvq,
 				   s->resource == HOMI_VM_RT_VI ? "VI" : "VQ", s->count);
 		return NULL;
@@ -242,21 +231,21 @@ static char *verify_step(struct homi_host *h, const struct homi_step *s)
 	case HOMI_OP_DETACH_NS:
 		r = ns_has_ctrl(h, s->pf, s->nsid, s->cntlid);
 		if (r < 0)
-			return fmt("%s: namespace %u: cannot re-read its controllers: %s", s->pf, s->nsid, strerror(-r));
+			return homi_fmt("%s: namespace %u: cannot re-read its controllers: %s", s->pf, s->nsid, strerror(-r));
 		if (r != (s->op == HOMI_OP_ATTACH_NS))
-			return fmt("%s: namespace %u is %s controller %u", s->pf, s->nsid, r ? "still attached to" : "not attached to",
+			return homi_fmt("%s: namespace %u is %s controller %u", s->pf, s->nsid, r ? "still attached to" : "not attached to",
 				   s->cntlid);
 		return NULL;
 	case HOMI_OP_BIND:
 	case HOMI_OP_UNBIND:
 		r = function_state(h, s->vf_pci, &st);
 		if (r < 0)
-			return fmt("%s: cannot re-read: %s", s->vf_pci, strerror(-r));
+			return homi_fmt("%s: cannot re-read: %s", s->vf_pci, strerror(-r));
 		if (s->op == HOMI_OP_BIND && !streq(st.driver, s->driver))
-			return fmt("%s: not bound to %s after drivers_probe (driver: %s)", s->vf_pci, s->driver,
+			return homi_fmt("%s: not bound to %s after drivers_probe (driver: %s)", s->vf_pci, s->driver,
 				   st.driver[0] ? st.driver : "none");
 		if (s->op == HOMI_OP_UNBIND && st.driver[0])
-			return fmt("%s: still bound to %s", s->vf_pci, st.driver);
+			return homi_fmt("%s: still bound to %s", s->vf_pci, st.driver);
 		return NULL;
 	case HOMI_OP_SET_VFIO_OWNER: {
 		uid_t uid;
@@ -264,10 +253,10 @@ static char *verify_step(struct homi_host *h, const struct homi_step *s)
 		mode_t mode;
 		int g = vf_group(h, s->vf_pci);
 		if (g < 0 || (r = h->ops->vfio_node(h, g, &uid, &gid, &mode)) < 0)
-			return fmt("%s: cannot stat its /dev/vfio node", s->vf_pci);
+			return homi_fmt("%s: cannot stat its /dev/vfio node", s->vf_pci);
 		if ((s->uid != (uid_t)-1 && uid != s->uid) || (s->gid != (gid_t)-1 && gid != s->gid) ||
 		    (s->mode >= 0 && (int)(mode & 07777) != s->mode))
-			return fmt("%s: /dev/vfio/%d is %u:%u %04o after the change", s->vf_pci, g, uid, gid, mode & 07777);
+			return homi_fmt("%s: /dev/vfio/%d is %u:%u %04o after the change", s->vf_pci, g, uid, gid, mode & 07777);
 		return NULL;
 	}
 	default:
@@ -677,12 +666,12 @@ static int undo_one(struct run *run, const struct homi_step *u, size_t i)
 		r = exec_step(run->h, u, &status);
 	if (r < 0 && !effect_holds(u, r, status)) {
 		not_undone_add(run->res, &run->forward[i],
-			       fmt("%s: %s", d ? d : homi_op_name(u->op), homi_host_strerror(r, status)));
+			       homi_fmt("%s: %s", d ? d : homi_op_name(u->op), homi_host_strerror(r, status)));
 		return -EIO;
 	}
 	bad = verify_step(run->h, u);
 	if (bad) {
-		not_undone_add(run->res, &run->forward[i], fmt("%s: %s", d ? d : homi_op_name(u->op), bad));
+		not_undone_add(run->res, &run->forward[i], homi_fmt("%s: %s", d ? d : homi_op_name(u->op), bad));
 		return -EIO;
 	}
 	return hit.action == HOMI_FP_CRASH ? -ECANCELED : 0;
@@ -875,21 +864,21 @@ static int run_step(struct run *run, const struct homi_step *s)
 	if (!f || !u)
 		return -ENOMEM;
 	if (run->opts->cancel && ATOMIC_GET(*run->opts->cancel)) {
-		result_add(run->res, s, fmt("cancelled before %s: the daemon is stopping", homi_op_name(s->op)));
+		result_add(run->res, s, homi_fmt("cancelled before %s: the daemon is stopping", homi_op_name(s->op)));
 		return -EINTR;
 	}
 	run->undo[run->n] = (struct undo){ 0 };
 	r = compute_undo(run->h, s, &run->undo[run->n]);
 	if (r < 0) {
 		free(run->undo[run->n].steps);
-		result_add(run->res, s, fmt("%s: cannot read the state before the step: %s", s->pf, strerror(-r)));
+		result_add(run->res, s, homi_fmt("%s: cannot read the state before the step: %s", s->pf, strerror(-r)));
 		return r;
 	}
 	run->forward[run->n++] = *s;
 	r = journal_write(run, run->n, 0);
 	if (r < 0) {
 		free(run->undo[--run->n].steps);
-		result_add(run->res, s, fmt("journal: %s", strerror(-r)));
+		result_add(run->res, s, homi_fmt("journal: %s", strerror(-r)));
 		return r;
 	}
 	fp_sleep(hit);
@@ -901,7 +890,7 @@ static int run_step(struct run *run, const struct homi_step *s)
 		r = 0;
 	if (r < 0) {
 		_cleanup_free_ char *d = homi_step_describe(s);
-		result_add(run->res, s, fmt("%s: %s", d ? d : homi_op_name(s->op), homi_host_strerror(r, status)));
+		result_add(run->res, s, homi_fmt("%s: %s", d ? d : homi_op_name(s->op), homi_host_strerror(r, status)));
 		return r;
 	}
 	char *bad = verify_step(run->h, s);
@@ -970,7 +959,7 @@ int homi_apply(struct homi_host *h, const struct homi_desired *want, const struc
 				run_free_undo(&run);
 				return r;
 			}
-			run.res->error = fmt("re-planning after round %d failed: %s", round, strerror(-r));
+			run.res->error = homi_fmt("re-planning after round %d failed: %s", round, strerror(-r));
 			break;
 		}
 		if (round == 0)
@@ -985,7 +974,7 @@ int homi_apply(struct homi_host *h, const struct homi_desired *want, const struc
 		}
 		if (round == MAX_ROUNDS) {
 			_cleanup_free_ char *d = homi_step_describe(&p->steps[0]);
-			run.res->error = fmt("the state does not converge: after %d rounds still to do: %s", MAX_ROUNDS,
+			run.res->error = homi_fmt("the state does not converge: after %d rounds still to do: %s", MAX_ROUNDS,
 					     d ? d : "?");
 			homi_plan_free(p);
 			homi_observed_free(o);
@@ -1121,7 +1110,7 @@ int homi_apply_recover(struct homi_host *h, const struct homi_apply_opts *opts, 
 	r = run.res ? journal_read(j, &run, &next) : -ENOMEM;
 	if (r < 0)
 		goto out;
-	run.res->error = fmt("an apply was interrupted after %zu step%s; rolled back", run.n, run.n == 1 ? "" : "s");
+	run.res->error = homi_fmt("an apply was interrupted after %zu step%s; rolled back", run.n, run.n == 1 ? "" : "s");
 	r = rollback(&run, next);
 	if (r < 0)
 		goto out;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "strv.h" /* homi_fmt */
 #include "checks.h"
 #include "macro.h"
 
@@ -201,8 +202,6 @@ void homi_report_add(struct homi_check_report *r, const char *check, const char 
 		     const struct homi_pair_facts *f, unsigned modes, enum homi_check_status st, char *why,
 		     char *fix);
 
-/* asprintf that returns NULL on failure. */
-_printf_(1, 2) char *homi_fmt(const char *fmt, ...);
 
 void homi_judge_modules(const struct homi_host_facts *h, struct homi_check_report *r);
 void homi_judge_importer(const struct homi_host_facts *h, struct homi_check_report *r);

@@ -13,18 +13,6 @@
 #include "device.h"
 #include "macro.h"
 
-char *homi_fmt(const char *fmt, ...)
-{
-	char *s = NULL;
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
 void homi_report_add(struct homi_check_report *r, const char *check, const char *subject,
 		     const struct homi_pair_facts *f, unsigned modes, enum homi_check_status st, char *why,
 		     char *fix)

@@ -8,6 +8,18 @@
 
 #include "strv.h"
 
+char *homi_fmt(const char *fmt, ...)
+{
+	char *s = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
 int homi_strv_appendv(char ***v, size_t *n, const char *fmt, va_list ap)
 {
 	char *s = NULL, **grown;

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* Growing arrays of strings (notes, messages). */
+/* Formatted strings and growing arrays of them (notes, messages). */
 #pragma once
 
 #include <stdarg.h>
 #include <stddef.h>
 
 #include "macro.h"
+
+/* A formatted string (free() it), or NULL when out of memory. */
+_printf_(1, 2) char *homi_fmt(const char *fmt, ...);
 
 /* Appends a formatted string to *V (*N entries). -ENOMEM leaves both as
  * they were. */
