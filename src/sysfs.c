@@ -156,7 +156,6 @@ int homi_sysfs_read_bin_at(int dirfd, const char *name, void *buf, size_t len)
 	 * every read) for ever; attributes are regular files. */
 	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	struct stat st;
-	size_t got = 0;
 
 	if (fd < 0)
 		return -errno;
@@ -164,6 +163,13 @@ int homi_sysfs_read_bin_at(int dirfd, const char *name, void *buf, size_t len)
 		return -errno;
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
+	return (int)homi_read_full(fd, buf, len);
+}
+
+ssize_t homi_read_full(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+
 	while (got < len) {
 		ssize_t n = read(fd, (char *)buf + got, len - got);
 		if (n < 0) {
@@ -175,7 +181,7 @@ int homi_sysfs_read_bin_at(int dirfd, const char *name, void *buf, size_t len)
 			break;
 		got += (size_t)n;
 	}
-	return (int)got;
+	return (ssize_t)got;
 }
 
 int homi_sysfs_read_at(int dirfd, const char *name, char *buf, size_t len)

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct homi_sysfs;
 
@@ -58,3 +59,7 @@ int homi_sysfs_link_name_at(int dirfd, const char *name, char *buf, size_t len);
 /* Writes VALUE to attribute REL below the root. Refused (-EROFS) on a
  * captured tree: homi never writes anywhere but the live /sys. */
 int homi_sysfs_write(const struct homi_sysfs *s, const char *rel, const char *value);
+
+/* Reads LEN bytes of FD, fewer only at its end (EINTR retried): how many,
+ * or -errno. */
+ssize_t homi_read_full(int fd, void *buf, size_t len);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "sysfs.h"
 #include "tool-args.h"
 #include "tool.h"
 
@@ -122,25 +123,6 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-/* Reads exactly LEN bytes; returns how many came before the end. */
-static ssize_t read_full(int fd, void *buf, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = read(fd, (char *)buf + done, len - done);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (ssize_t)done;
-}
-
 static int transfer(struct io *io, struct tool_dev *d)
 {
 	const struct homi_nvme_ns *ns = &d->ns;
@@ -183,7 +165,7 @@ static int transfer(struct io *io, struct tool_dev *d)
 			if (io->have_pattern) {
 				memset(mem.va, io->pattern, len);
 			} else {
-				ssize_t got = read_full(STDIN_FILENO, mem.va, len);
+				ssize_t got = homi_read_full(STDIN_FILENO, mem.va, len);
 				if (got < 0 || (size_t)got != len) {
 					tool_err(&io->o, "standard input: %s after %llu bytes, %llu expected",
 						 got < 0 ? strerror((int)-got) : "ended",
