@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "apply.h"
 #include "host-sim.h"
 #include "macro.h"
@@ -983,11 +984,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(suite(), CK_NORMAL);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "host-sim.h"
 #include "imperative.h"
 #include "macro.h"
@@ -177,8 +178,6 @@ int main(void)
 {
 	Suite *s = suite_create("overlay");
 	TCase *tc = tcase_create("overlay");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, assign_keeps_policy_settings);
@@ -186,9 +185,5 @@ int main(void)
 	tcase_add_test(tc, persistence);
 	tcase_add_test(tc, merge_errors);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s, CK_NORMAL);
 }

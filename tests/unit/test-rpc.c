@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "macro.h"
 #include "rpc.h"
 #include "server.h"
@@ -1290,11 +1291,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(suite(), CK_NORMAL);
 }

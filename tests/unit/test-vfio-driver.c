@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "check-run.h"
 #include "nvme-driver.h"
 #include "nvme-emu.h"
 
@@ -401,8 +402,6 @@ int main(void)
 {
 	Suite *s = suite_create("vfio-driver");
 	TCase *tc = tcase_create("emulated controller");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 20);
@@ -419,9 +418,5 @@ int main(void)
 	tcase_add_test(tc, unknown_cid);
 	tcase_add_test(tc, errors_and_read_only);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s, CK_NORMAL);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check-run.h"
 #include "nvme-driver.h"
 #include "perf-hist.h"
 #include "tool-args.h"
@@ -304,8 +305,6 @@ int main(void)
 {
 	Suite *s = suite_create("vfio-proto");
 	TCase *tc = tcase_create("all");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, prp_single_page);
 	tcase_add_test(tc, prp_two_pages);
@@ -321,9 +320,5 @@ int main(void)
 	tcase_add_test(tc, args_numbers);
 	tcase_add_test(tc, args_rw);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s, CK_NORMAL);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "fixture.h"
 #include "ns-access.h"
 #include "vfio.h"
@@ -177,8 +178,6 @@ int main(void)
 {
 	Suite *s = suite_create("vfio-sysfs");
 	TCase *tc = tcase_create("captured trees");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, check_sriov_fixture);
@@ -187,9 +186,5 @@ int main(void)
 	tcase_add_test(tc, access_from_policy);
 	tcase_add_test(tc, access_other_pf_and_errors);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s, CK_NORMAL);
 }
